@@ -1,0 +1,96 @@
+// Package awssim is an in-process simulated AWS: Auto Scaling, EC2, EC2
+// Instance Connect and SQS over their real wire protocols, so the unmodified
+// aws-sdk-go-v2 clients can be pointed at it with AWS_ENDPOINT_URL.
+package awssim
+
+import (
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// Options configure a simulator. Zero values take the defaults in
+// (Options).withDefaults; durations are simulated time.
+type Options struct {
+	Region    string // default us-east-1
+	AccountID string // default 123456789012
+
+	// Speed is simulated seconds per real second (default 1). A speed of
+	// 60 boots a 30 s instance in half a real second.
+	Speed float64
+
+	BootDelay      time.Duration // Pending → InService; default 30s
+	TerminateDelay time.Duration // Terminating → gone; default 20s
+	PasswordDelay  time.Duration // Windows password available after launch; default 4m
+	NoticePeriod   time.Duration // spot interruption notice → termination; default 2m
+
+	// Credentials, when set, are the only access key → secret pairs accepted.
+	// Nil accepts any well-formed SigV4 signature (any key).
+	Credentials map[string]string
+
+	// SSH, when set, starts an SSH host for every instance on its private
+	// address (see integration/sshhost).
+	SSH *SSHOptions
+}
+
+// SSHOptions configure the per-instance SSH hosts.
+type SSHOptions struct {
+	Port int // default 22 is rarely bindable; tests pass a free port
+	// Shell runs commands; default "/bin/sh".
+	Shell string
+}
+
+func (o Options) withDefaults() Options {
+	if o.Region == "" {
+		o.Region = "us-east-1"
+	}
+	if o.AccountID == "" {
+		o.AccountID = "123456789012"
+	}
+	if o.Speed <= 0 {
+		o.Speed = 1
+	}
+	if o.BootDelay == 0 {
+		o.BootDelay = 30 * time.Second
+	}
+	if o.TerminateDelay == 0 {
+		o.TerminateDelay = 20 * time.Second
+	}
+	if o.PasswordDelay == 0 {
+		o.PasswordDelay = 4 * time.Minute
+	}
+	if o.NoticePeriod == 0 {
+		o.NoticePeriod = 2 * time.Minute
+	}
+	return o
+}
+
+// Sim is one simulated AWS account and region.
+type Sim struct {
+	mu   sync.Mutex
+	opts Options
+
+	clock *clock
+
+	groups          map[string]*Group
+	instances       map[string]*Instance
+	launchTemplates map[string]*LaunchTemplate // by ID
+	keyPairs        map[string]*KeyPair        // by name
+	spotRequests    map[string]*SpotRequest
+	subnets         []*Subnet
+	images          []*Image
+	queues          map[string]*Queue // by name
+	pools           map[PoolKey]*Pool
+
+	faults   faults
+	counters map[string]int // "service:Action" → calls received
+
+	seq    uint64 // id generator
+	nextIP uint32
+
+	listener net.Listener
+	server   *http.Server
+	stop     chan struct{}
+	done     chan struct{}
+}
