@@ -5,9 +5,9 @@ VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null | sed 's
 REVISION    ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 BUILT       ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS     := -s -w \
-	-X $(PKG)/cmd/fleeting-plugin-ec2spot/version.Version=$(VERSION) \
-	-X $(PKG)/cmd/fleeting-plugin-ec2spot/version.Revision=$(REVISION) \
-	-X $(PKG)/cmd/fleeting-plugin-ec2spot/version.BuildDate=$(BUILT)
+	-X main.version=$(VERSION) \
+	-X main.revision=$(REVISION) \
+	-X main.buildDate=$(BUILT)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEST_FLAGS  ?= -race -timeout 20m
 
