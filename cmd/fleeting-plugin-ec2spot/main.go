@@ -1,23 +1,17 @@
+// Command fleeting-plugin-ec2spot is the GitLab Runner fleeting plugin for
+// EC2 Auto Scaling groups with Spot and On-Demand instances.
 package main
 
 import (
-	_ "github.com/aws/aws-sdk-go-v2/aws"
-	_ "github.com/aws/aws-sdk-go-v2/config"
-	_ "github.com/aws/aws-sdk-go-v2/credentials/stscreds"
-	_ "github.com/aws/aws-sdk-go-v2/service/autoscaling"
-	_ "github.com/aws/aws-sdk-go-v2/service/ec2"
-	_ "github.com/aws/aws-sdk-go-v2/service/ec2instanceconnect"
-	_ "github.com/aws/aws-sdk-go-v2/service/sqs"
-	_ "github.com/aws/aws-sdk-go-v2/service/sts"
-	_ "github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	_ "github.com/aws/aws-sdk-go-v2/aws/retry"
-	_ "github.com/aws/smithy-go"
-	_ "github.com/hashicorp/go-hclog"
-	_ "golang.org/x/crypto/ssh"
-	_ "gitlab.com/gitlab-org/fleeting/fleeting/plugin"
-	_ "gitlab.com/gitlab-org/fleeting/fleeting/provider"
-	_ "gitlab.com/gitlab-org/fleeting/fleeting/integration"
-	_ "gitlab.com/gitlab-org/fleeting/fleeting"
+	"gitlab.com/gitlab-org/fleeting/fleeting/plugin"
+
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/provider"
 )
 
-func main() {}
+// Set by the Makefile: -ldflags "-X main.version=… -X main.revision=… -X main.buildDate=…".
+var version, revision, buildDate string
+
+func main() {
+	info := plugin.VersionInfo{Name: "fleeting-plugin-ec2spot", Version: version, Revision: revision, BuiltAt: buildDate}
+	plugin.Main(&provider.InstanceGroup{Version: info}, info)
+}

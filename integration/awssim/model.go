@@ -26,40 +26,64 @@ type Group struct {
 
 	NewInstancesProtectedFromScaleIn bool
 	CapacityRebalance                bool
-	SuspendedProcesses               map[string]bool
-	Tags                             map[string]string
-	Policies                         []ScalingPolicy
-	DefaultCooldown                  int
-	HealthCheckType                  string
-	MaxInstanceLifetime              int
-	DesiredCapacityType              string
-	CreatedTime                      time.Time
+	// SuspendedProcesses maps a process name to its SuspensionReason.
+	SuspendedProcesses  map[string]string
+	Tags                map[string]string
+	PropagateAtLaunch   map[string]bool // tag key → copied to launched instances
+	Policies            []ScalingPolicy
+	DefaultCooldown     int
+	HealthCheckType     string
+	HealthCheckGrace    int
+	MaxInstanceLifetime int
+	DesiredCapacityType string
+	TerminationPolicies []string
+	Status              string // "Delete in progress" while a forced delete drains
+	CreatedTime         time.Time
 
-	// Activities newest first, as DescribeScalingActivities returns them.
+	// Activities oldest first (appending is cheap); DescribeScalingActivities
+	// walks them backwards to return newest first.
 	Activities []*Activity
+
+	// members are the instances the group manages (not yet removed).
+	members map[string]*Instance
 
 	// nextLaunchAttempt holds back launches after a failure (ASG backoff).
 	nextLaunchAttempt time.Time
 	launchFailures    int
+
+	// protectedNoticeFor avoids repeating the "all protected" activity for
+	// the same desired capacity.
+	protectedNoticeFor int
+
+	// launchTokens makes LaunchInstances idempotent per ClientToken.
+	launchTokens map[string]any
 }
 
+// LaunchTemplateSpec names a launch template and version, as Auto Scaling
+// stores it.
 type LaunchTemplateSpec struct {
 	ID      string
 	Name    string
 	Version string // "$Latest", "$Default" or a number
 }
 
+// MixedPolicy is a MixedInstancesPolicy: template, overrides, distribution.
 type MixedPolicy struct {
 	LaunchTemplate LaunchTemplateSpec
 	Overrides      []Override
 	Distribution   Distribution
 }
 
+// Override is one LaunchTemplateOverrides entry.
 type Override struct {
 	InstanceType     string
 	WeightedCapacity int // 0 = 1
+	ImageID          string
+	LaunchTemplate   *LaunchTemplateSpec // per-override template, optional
 }
 
+// Distribution is an InstancesDistribution (AWS defaults: base 0,
+// percentage 100, prioritized on-demand, lowest-price spot with 2 pools).
 type Distribution struct {
 	OnDemandAllocationStrategy          string
 	OnDemandBaseCapacity                int
@@ -69,10 +93,15 @@ type Distribution struct {
 	SpotMaxPrice                        string
 }
 
+// ScalingPolicy is stored and described, never executed.
 type ScalingPolicy struct {
-	Name string
-	Type string
-	ARN  string
+	Name              string
+	Type              string // SimpleScaling, StepScaling, TargetTrackingScaling, PredictiveScaling
+	ARN               string
+	AdjustmentType    string
+	ScalingAdjustment int
+	Cooldown          int
+	Enabled           bool
 }
 
 // Activity is a scaling activity (launch or terminate).
@@ -86,7 +115,8 @@ type Activity struct {
 	StatusMessage string
 	Progress      int
 	StartTime     time.Time
-	EndTime       time.Time
+	EndTime       time.Time // zero while in progress
+	GroupARN      string
 }
 
 // Market is how an instance is bought.
@@ -99,18 +129,18 @@ const (
 
 // Instance is one EC2 instance, in a group or standalone (RunInstances).
 type Instance struct {
-	ID           string
-	ImageID      string
-	InstanceType string
-	AZ           string
-	SubnetID     string
-	KeyName      string
-	Platform     string // "" (Linux/UNIX) or "windows"
-	Architecture string // x86_64, arm64
-	Market       Market
-	SpotRequestID string
+	ID             string
+	ImageID        string
+	InstanceType   string
+	AZ             string
+	SubnetID       string
+	KeyName        string
+	Platform       string // "" (Linux/UNIX) or "windows"
+	Architecture   string // x86_64, arm64
+	Market         Market
+	SpotRequestID  string
 	LaunchTemplate *LaunchTemplateSpec
-	Tags         map[string]string
+	Tags           map[string]string
 
 	PrivateIP string // 127.x.y.z, unique per instance
 	PublicIP  string // 127.x.y.z, "" when the subnet maps no public IP
@@ -120,15 +150,15 @@ type Instance struct {
 	StateReason  string // e.g. Server.SpotInstanceTermination
 	LaunchTime   time.Time
 	runningAt    time.Time // when pending becomes running
-	terminateAt  time.Time // when shutting-down becomes terminated
-	terminatedAt time.Time // when it was removed from describe results
+	terminateAt  time.Time // when shutting-down becomes terminated (or stopping → stopped)
+	terminatedAt time.Time // when it became terminated; purged from describe an hour later
 
 	// Auto Scaling view; Group == "" for standalone instances.
-	Group              string
-	Lifecycle          string // Pending, InService, Terminating, Terminated, Standby, ...
-	Health             string // Healthy, Unhealthy
+	Group                string
+	Lifecycle            string // Pending, InService, Terminating, Terminated, Standby, ...
+	Health               string // Healthy, Unhealthy
 	ProtectedFromScaleIn bool
-	WeightedCapacity   int
+	WeightedCapacity     int
 
 	// Windows: password encrypted to the key pair, available from passwordAt.
 	Password   string
@@ -137,19 +167,31 @@ type Instance struct {
 	// Interruption: when the notice was given and when AWS takes the instance.
 	InterruptionAction string
 	interruptAt        time.Time
+
+	inServiceAt time.Time // Pending → InService (group instances)
+	detachAt    time.Time // Detaching → Detached
+	// RebalanceRecommended is set by RecommendRebalance; with
+	// CapacityRebalance the group replaces the instance.
+	RebalanceRecommended bool
+	// azRebalanceFrom is the AZ an AZRebalance launch is meant to relieve.
+	azRebalanceFrom string
+
+	launchActivity *Activity
+	termActivity   *Activity
+	poolReturned   bool // capacity slot already given back
 }
 
 // SpotRequest is the one-time spot instance request behind a spot instance.
 type SpotRequest struct {
-	ID           string
-	InstanceID   string
-	InstanceType string
-	AZ           string
-	State        string // open, active, closed, cancelled, failed
-	StatusCode   string // fulfilled, marked-for-termination, instance-terminated-no-capacity, ...
+	ID            string
+	InstanceID    string
+	InstanceType  string
+	AZ            string
+	State         string // open, active, closed, cancelled, failed
+	StatusCode    string // fulfilled, marked-for-termination, instance-terminated-no-capacity, ...
 	StatusMessage string
-	UpdateTime   time.Time
-	CreateTime   time.Time
+	UpdateTime    time.Time
+	CreateTime    time.Time
 }
 
 type LaunchTemplate struct {
@@ -162,14 +204,14 @@ type LaunchTemplate struct {
 }
 
 type LaunchTemplateData struct {
-	Version      int
-	ImageID      string
-	InstanceType string
-	KeyName      string
-	UserData     string
+	Version          int
+	ImageID          string
+	InstanceType     string
+	KeyName          string
+	UserData         string
 	SecurityGroupIDs []string
-	Description  string
-	CreateTime   time.Time
+	Description      string
+	CreateTime       time.Time
 }
 
 type KeyPair struct {

@@ -28,6 +28,7 @@ type request struct {
 	AccessKey string
 	RequestID string
 	http      *http.Request
+	w         http.ResponseWriter // for faults that hijack the connection
 }
 
 // APIError is an error the way AWS reports it; each protocol encodes it in
@@ -75,7 +76,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 		http.Error(w, "read body: "+err.Error(), http.StatusBadRequest)
 		return
 	}
-	r := &request{Body: body, http: hr, RequestID: s.newRequestID()}
+	r := &request{Body: body, http: hr, w: w, RequestID: s.newRequestID()}
 
 	m := authRE.FindStringSubmatch(hr.Header.Get("Authorization"))
 	if m == nil {
@@ -91,7 +92,12 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 	}
 	r.AccessKey, r.Service = m[1], m[4]
 	if region := m[3]; region != s.opts.Region {
-		s.writeError(w, r, errf("AuthFailure", http.StatusUnauthorized, "Credential should be scoped to a valid region, not '%s'.", region))
+		msg := fmt.Sprintf("Credential should be scoped to a valid region, not '%s'.", region)
+		if r.Service == svcEC2 {
+			s.writeError(w, r, &APIError{Code: "AuthFailure", Status: http.StatusUnauthorized, Message: msg})
+		} else {
+			s.writeError(w, r, sigMismatch(r.Service, msg))
+		}
 		return
 	}
 	if apiErr := s.checkSignature(hr, body, m); apiErr != nil {
@@ -217,11 +223,14 @@ func innerXML(v any) (string, error) {
 	if v == nil {
 		return "", nil
 	}
-	b, err := xml.Marshal(v)
-	if err != nil {
+	// EncodeElement names the outer element itself, so anonymous struct
+	// results work too.
+	var buf strings.Builder
+	buf.Grow(4096)
+	if err := xml.NewEncoder(&buf).EncodeElement(v, xml.StartElement{Name: xml.Name{Local: "result"}}); err != nil {
 		return "", err
 	}
-	str := string(b)
+	str := buf.String()
 	open := strings.Index(str, ">")
 	closeTag := strings.LastIndex(str, "</")
 	if open < 0 || closeTag < open {
@@ -231,6 +240,9 @@ func innerXML(v any) (string, error) {
 }
 
 func (s *Sim) writeError(w http.ResponseWriter, r *request, e *APIError) {
+	if e == errHijacked {
+		return
+	}
 	status := e.Status
 	if status == 0 {
 		status = http.StatusBadRequest

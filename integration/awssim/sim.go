@@ -16,6 +16,9 @@ type Options struct {
 	Region    string // default us-east-1
 	AccountID string // default 123456789012
 
+	// Addr is the listen address; default 127.0.0.1:0 (a free port).
+	Addr string
+
 	// Speed is simulated seconds per real second (default 1). A speed of
 	// 60 boots a 30 s instance in half a real second.
 	Speed float64
@@ -29,6 +32,10 @@ type Options struct {
 	// Nil accepts any well-formed SigV4 signature (any key).
 	Credentials map[string]string
 
+	// Throttle enables token-bucket throttling with AWS-like default rates
+	// (see SetThrottle). Off by default so ordinary tests are not flaky.
+	Throttle bool
+
 	// SSH, when set, starts an SSH host for every instance on its private
 	// address (see integration/sshhost).
 	SSH *SSHOptions
@@ -36,7 +43,9 @@ type Options struct {
 
 // SSHOptions configure the per-instance SSH hosts.
 type SSHOptions struct {
-	Port int // default 22 is rarely bindable; tests pass a free port
+	// Port every host listens on; 0 (the default) picks a free one at the
+	// first host and keeps it (Sim.SSHPort), safe for parallel simulators.
+	Port int
 	// Shell runs commands; default "/bin/sh".
 	Shell string
 }
@@ -82,6 +91,9 @@ type Sim struct {
 	images          []*Image
 	queues          map[string]*Queue // by name
 	pools           map[PoolKey]*Pool
+	zones           []*Zone
+	instanceTypes   map[string]*InstanceType
+	activities      map[string]*Activity // by ID, for ActivityIds lookups
 
 	faults   faults
 	counters map[string]int // "service:Action" → calls received
@@ -93,4 +105,8 @@ type Sim struct {
 	server   *http.Server
 	stop     chan struct{}
 	done     chan struct{}
+	// closeOnce makes Close idempotent.
+	closeOnce sync.Once
+
+	b bState // helper B's side: SSH hosts, event subscriptions (see bstate.go)
 }

@@ -3,6 +3,8 @@
 // OS users by static keys (the launch key pair), temporary keys (EC2
 // Instance Connect, 60 s on the simulated clock) or passwords, and runs exec
 // requests through a local shell so tests can prove a job really ran.
+// Commands run on this machine as the current user: simulated instances
+// share its filesystem.
 package sshhost
 
 import (
@@ -202,9 +204,10 @@ func (h *Host) Commands() []string {
 	return append([]string(nil), h.commands...)
 }
 
-// Close stops listening, drops every connection and kills running commands,
-// as an instance that terminates. It waits for all of them to end.
-func (h *Host) Close() error {
+// Stop stops listening, drops every connection and kills running commands,
+// as an instance that terminates, without waiting for them to wind down
+// (safe to call under a caller's lock).
+func (h *Host) Stop() {
 	h.closeOnce.Do(func() {
 		h.mu.Lock()
 		h.closed = true
@@ -220,6 +223,11 @@ func (h *Host) Close() error {
 			_ = c.Close()
 		}
 	})
+}
+
+// Close is Stop, then waits until every connection and command has ended.
+func (h *Host) Close() error {
+	h.Stop()
 	h.wg.Wait()
 	return nil
 }

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"gitlab.com/gitlab-org/fleeting/fleeting"
+	"gitlab.com/gitlab-org/fleeting/fleeting/provider"
+)
+
+// buildPlugin builds this command with the Makefile's ldflags.
+func buildPlugin(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "fleeting-plugin-ec2spot")
+	cmd := exec.Command("go", "build", "-o", bin,
+		"-ldflags", "-X main.version=1.2.3-test -X main.revision=abc1234 -X main.buildDate=2026-01-02T03:04:05Z", ".")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func TestBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildPlugin(t)
+
+	t.Run("version", func(t *testing.T) {
+		out, err := exec.Command(bin, "version").CombinedOutput()
+		if err != nil {
+			t.Fatalf("version: %v\n%s", err, out)
+		}
+		for _, want := range []string{"Name:         fleeting-plugin-ec2spot", "Version:      1.2.3-test", "Git revision: abc1234", "Built:        2026-01-02T03:04:05Z"} {
+			if !strings.Contains(string(out), want) {
+				t.Errorf("version output lacks %q:\n%s", want, out)
+			}
+		}
+	})
+
+	t.Run("handshake and strict config over gRPC", func(t *testing.T) {
+		// AWS is never reached: the config is rejected first.
+		t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+		runner, err := fleeting.RunPlugin(bin, []byte(`{"name":"runners","regoin":"eu-west-1","retry_mode":"fast"}`))
+		if err != nil {
+			t.Fatalf("RunPlugin: %v", err)
+		}
+		defer runner.Kill()
+
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, err = runner.InstanceGroup().Init(ctx, nil, provider.Settings{})
+		if err == nil {
+			t.Fatal("Init accepted an invalid config")
+		}
+		for _, want := range []string{
+			"invalid plugin config:",
+			`unknown plugin config key "regoin" (did you mean "region"?)`,
+			`invalid plugin config value for "retry_mode": "fast" (want standard or adaptive)`,
+		} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("Init error lacks %q:\n%v", want, err)
+			}
+		}
+
+		_, err = runner.InstanceGroup().Suspend(ctx, []string{"i-1"})
+		if err == nil || !strings.Contains(err.Error(), "capability not supported") {
+			t.Errorf("Suspend: %v", err)
+		}
+		if errors.Is(err, context.DeadlineExceeded) {
+			t.Fatal("plugin did not answer")
+		}
+	})
+}

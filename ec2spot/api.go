@@ -1,0 +1,56 @@
+// Package ec2spot speaks AWS for the plugin: it manages one EC2 Auto Scaling
+// group (snapshots, scaling, termination) and the per-instance connection
+// details (EC2 Instance Connect, Windows passwords). It knows nothing about
+// fleeting; the provider package maps its results onto fleeting.
+package ec2spot
+
+import (
+	"context"
+
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2instanceconnect"
+)
+
+// The interfaces below list exactly the SDK calls the plugin makes, with the
+// SDK's own signatures, so the real clients satisfy them and the SDK
+// paginators accept them. The README's IAM policy is checked against them:
+// adding a method here means adding an IAM action there.
+
+// AutoScalingAPI is the subset of the EC2 Auto Scaling client the plugin uses.
+type AutoScalingAPI interface {
+	DescribeAutoScalingGroups(ctx context.Context, params *autoscaling.DescribeAutoScalingGroupsInput, optFns ...func(*autoscaling.Options)) (*autoscaling.DescribeAutoScalingGroupsOutput, error)
+	DescribePolicies(ctx context.Context, params *autoscaling.DescribePoliciesInput, optFns ...func(*autoscaling.Options)) (*autoscaling.DescribePoliciesOutput, error)
+	SetDesiredCapacity(ctx context.Context, params *autoscaling.SetDesiredCapacityInput, optFns ...func(*autoscaling.Options)) (*autoscaling.SetDesiredCapacityOutput, error)
+	TerminateInstanceInAutoScalingGroup(ctx context.Context, params *autoscaling.TerminateInstanceInAutoScalingGroupInput, optFns ...func(*autoscaling.Options)) (*autoscaling.TerminateInstanceInAutoScalingGroupOutput, error)
+}
+
+// EC2API is the subset of the EC2 client the plugin uses.
+type EC2API interface {
+	DescribeInstances(ctx context.Context, params *ec2.DescribeInstancesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error)
+	GetPasswordData(ctx context.Context, params *ec2.GetPasswordDataInput, optFns ...func(*ec2.Options)) (*ec2.GetPasswordDataOutput, error)
+}
+
+// InstanceConnectAPI is the subset of the EC2 Instance Connect client the
+// plugin uses.
+type InstanceConnectAPI interface {
+	SendSSHPublicKey(ctx context.Context, params *ec2instanceconnect.SendSSHPublicKeyInput, optFns ...func(*ec2instanceconnect.Options)) (*ec2instanceconnect.SendSSHPublicKeyOutput, error)
+}
+
+// The real clients must satisfy the interfaces, and the interfaces the
+// paginators.
+var (
+	_ AutoScalingAPI     = (*autoscaling.Client)(nil)
+	_ EC2API             = (*ec2.Client)(nil)
+	_ InstanceConnectAPI = (*ec2instanceconnect.Client)(nil)
+
+	_ autoscaling.DescribeAutoScalingGroupsAPIClient = AutoScalingAPI(nil)
+	_ autoscaling.DescribePoliciesAPIClient          = AutoScalingAPI(nil)
+)
+
+// Clients bundles the three service clients.
+type Clients struct {
+	AutoScaling     AutoScalingAPI
+	EC2             EC2API
+	InstanceConnect InstanceConnectAPI
+}

@@ -1,0 +1,160 @@
+package ec2spot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2instanceconnect"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+)
+
+// AWSOptions select how the SDK finds region and credentials. Empty fields
+// leave the SDK's standard chain (environment, shared files, web identity,
+// container and instance roles) in charge; AWS_ENDPOINT_URL and the
+// per-service endpoint variables are honoured by the SDK itself.
+type AWSOptions struct {
+	Region          string
+	Profile         string
+	ConfigFile      string
+	CredentialsFile string
+	AssumeRole      *AssumeRoleOptions
+
+	// RetryMode is aws.RetryModeStandard or aws.RetryModeAdaptive (which
+	// adds client-side rate limiting on throttles); empty = standard.
+	RetryMode aws.RetryMode
+	// RetryMaxAttempts bounds the attempts per API call (including the
+	// first); 0 = the SDK default (3).
+	RetryMaxAttempts int
+	// RetryBackoff overrides the retry delays (tests use zero delays).
+	RetryBackoff retry.BackoffDelayer
+
+	// IMDSRegionTimeout bounds the instance-metadata region lookup made
+	// when no region is configured; 0 = 5s.
+	IMDSRegionTimeout time.Duration
+}
+
+// AssumeRoleOptions make the plugin assume a role with the base credentials.
+type AssumeRoleOptions struct {
+	RoleARN     string
+	ExternalID  string
+	SessionName string
+	Duration    time.Duration // 0 = the SDK default (15m)
+}
+
+// ErrNoRegion is returned when neither configuration nor instance metadata
+// name a region.
+var ErrNoRegion = errors.New("no AWS region configured: set plugin_config region, AWS_REGION, or region in the AWS profile (on EC2 the instance metadata region is used when reachable)")
+
+// LoadAWSConfig resolves the SDK configuration. Without a configured region
+// it falls back to the EC2 instance metadata region.
+func LoadAWSConfig(ctx context.Context, o AWSOptions) (aws.Config, error) {
+	opts := []func(*config.LoadOptions) error{
+		config.WithRetryer(func() aws.Retryer { return newRetryer(o) }),
+	}
+	if o.Region != "" {
+		opts = append(opts, config.WithRegion(o.Region))
+	}
+	if o.Profile != "" {
+		opts = append(opts, config.WithSharedConfigProfile(o.Profile))
+	}
+	if o.ConfigFile != "" {
+		opts = append(opts, config.WithSharedConfigFiles([]string{o.ConfigFile}))
+	}
+	if o.CredentialsFile != "" {
+		opts = append(opts, config.WithSharedCredentialsFiles([]string{o.CredentialsFile}))
+	}
+
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("loading AWS configuration: %w", err)
+	}
+
+	if cfg.Region == "" {
+		// A separate pass: with WithEC2IMDSRegion an unreachable metadata
+		// service fails the whole load, which must not happen when a region
+		// is configured anyway.
+		timeout := o.IMDSRegionTimeout
+		if timeout <= 0 {
+			timeout = 5 * time.Second
+		}
+		imdsCtx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		withIMDS, err := config.LoadDefaultConfig(imdsCtx, append(opts, config.WithEC2IMDSRegion())...)
+		if err != nil {
+			return aws.Config{}, fmt.Errorf("%w (instance metadata: %v)", ErrNoRegion, err)
+		}
+		if withIMDS.Region == "" {
+			return aws.Config{}, ErrNoRegion
+		}
+		cfg = withIMDS
+	}
+
+	if ar := o.AssumeRole; ar != nil {
+		provider := stscreds.NewAssumeRoleProvider(sts.NewFromConfig(cfg), ar.RoleARN, func(ao *stscreds.AssumeRoleOptions) {
+			if ar.ExternalID != "" {
+				ao.ExternalID = aws.String(ar.ExternalID)
+			}
+			if ar.SessionName != "" {
+				ao.RoleSessionName = ar.SessionName
+			}
+			if ar.Duration > 0 {
+				ao.Duration = ar.Duration
+			}
+		})
+		cfg.Credentials = aws.NewCredentialsCache(provider)
+	}
+
+	// Resolve credentials now, so a missing or unassumable identity is
+	// reported as such rather than as the first API call failing.
+	if cfg.Credentials == nil {
+		return aws.Config{}, errors.New(noCredentials)
+	}
+	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
+		if ar := o.AssumeRole; ar != nil {
+			return aws.Config{}, fmt.Errorf("assuming role %s failed (the base identity needs sts:AssumeRole on it, and the role's trust policy must allow the base identity): %w", ar.RoleARN, err)
+		}
+		return aws.Config{}, fmt.Errorf("%s: %w", noCredentials, err)
+	}
+	return cfg, nil
+}
+
+const noCredentials = "no usable AWS credentials: give the runner manager an instance profile role, or set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, web identity, or a profile (plugin_config profile, config_file, credentials_file)"
+
+func newRetryer(o AWSOptions) aws.Retryer {
+	std := func(so *retry.StandardOptions) {
+		if o.RetryMaxAttempts > 0 {
+			so.MaxAttempts = o.RetryMaxAttempts
+		}
+		if o.RetryBackoff != nil {
+			so.Backoff = o.RetryBackoff
+		}
+	}
+	switch o.RetryMode {
+	case aws.RetryModeAdaptive:
+		return retry.NewAdaptiveMode(func(ao *retry.AdaptiveModeOptions) {
+			ao.StandardOptions = append(ao.StandardOptions, std)
+		})
+	default: // standard; the provider validates the mode
+		return retry.NewStandard(std)
+	}
+}
+
+// NewClients builds the service clients from one SDK configuration.
+func NewClients(cfg aws.Config) Clients {
+	return Clients{
+		AutoScaling:     autoscaling.NewFromConfig(cfg),
+		EC2:             ec2.NewFromConfig(cfg),
+		InstanceConnect: ec2instanceconnect.NewFromConfig(cfg),
+	}
+}
+
+// ZeroBackoff is a retry delayer without delays, for tests.
+var ZeroBackoff retry.BackoffDelayer = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })

@@ -1,0 +1,204 @@
+package ec2spot
+
+import (
+	"context"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+)
+
+// DecreaseStatus is what Decrease did with one id.
+type DecreaseStatus int
+
+const (
+	// DecreaseRequested: termination (with decrement) was requested now.
+	DecreaseRequested DecreaseStatus = iota
+	// DecreaseAlreadyTerminating: the group is already terminating it.
+	DecreaseAlreadyTerminating
+	// DecreaseAlreadyGone: it was in the group and has left it.
+	DecreaseAlreadyGone
+	// DecreaseRefusedForeign: never seen in the group; not touched.
+	DecreaseRefusedForeign
+	// DecreaseRefusedOperator: in standby or detaching, i.e. taken over by
+	// an operator; not touched.
+	DecreaseRefusedOperator
+	// DecreaseRefusedWarmPool: a warm-pool instance; not touched.
+	DecreaseRefusedWarmPool
+	// DecreaseFailed: the terminate call failed (Err).
+	DecreaseFailed
+)
+
+// Done reports whether the id counts as successfully removed.
+func (s DecreaseStatus) Done() bool {
+	switch s {
+	case DecreaseRequested, DecreaseAlreadyTerminating, DecreaseAlreadyGone:
+		return true
+	case DecreaseRefusedForeign, DecreaseRefusedOperator, DecreaseRefusedWarmPool, DecreaseFailed:
+		return false
+	default:
+		return false
+	}
+}
+
+func (s DecreaseStatus) String() string {
+	switch s {
+	case DecreaseRequested:
+		return "termination requested"
+	case DecreaseAlreadyTerminating:
+		return "already terminating"
+	case DecreaseAlreadyGone:
+		return "already gone from the group"
+	case DecreaseRefusedForeign:
+		return "refused: not a member of the group"
+	case DecreaseRefusedOperator:
+		return "refused: in standby or detaching (taken over by an operator)"
+	case DecreaseRefusedWarmPool:
+		return "refused: warm-pool instance"
+	case DecreaseFailed:
+		return "terminate failed"
+	default:
+		return "invalid"
+	}
+}
+
+// DecreaseOutcome is the result for one id.
+type DecreaseOutcome struct {
+	ID     string
+	Status DecreaseStatus
+	Err    error // with DecreaseFailed
+}
+
+// Decrease terminates the given members with a desired-capacity decrement,
+// at most TerminateConcurrency at a time, carrying on past failures. Ids
+// that do not belong to the group are never touched. Outcomes follow the
+// order of ids, duplicates removed.
+func (g *Group) Decrease(ctx context.Context, ids []string) ([]DecreaseOutcome, error) {
+	ids = dedupe(ids)
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	g.opMu.Lock()
+	defer g.opMu.Unlock()
+
+	snap, err := g.latestOrRefresh(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// An id the snapshot does not know may have launched since: look once more.
+	for _, id := range ids {
+		if _, ok := snap.Instance(id); !ok && !g.wasMember(id) {
+			if snap, _, err = g.refreshLocked(ctx); err != nil {
+				return nil, err
+			}
+			break
+		}
+	}
+
+	out := make([]DecreaseOutcome, len(ids))
+	var terminate []int
+	for n, id := range ids {
+		out[n] = DecreaseOutcome{ID: id, Status: classifyForDecrease(snap, id, g.wasMember(id))}
+		if out[n].Status == DecreaseRequested {
+			terminate = append(terminate, n)
+		}
+	}
+
+	g.terminateAll(ctx, snap, out, terminate)
+
+	// Auto Scaling answers ValidationError when the instance is already
+	// terminating or gone; confirm from the group's state, not the message.
+	var unsure []int
+	for _, n := range terminate {
+		if out[n].Status == DecreaseFailed && isValidationError(out[n].Err) {
+			unsure = append(unsure, n)
+		}
+	}
+	if len(unsure) > 0 {
+		if fresh, _, rerr := g.refreshLocked(ctx); rerr == nil {
+			for _, n := range unsure {
+				switch st := classifyForDecrease(fresh, out[n].ID, true); st {
+				case DecreaseAlreadyTerminating, DecreaseAlreadyGone:
+					out[n] = DecreaseOutcome{ID: out[n].ID, Status: st}
+				case DecreaseRequested, DecreaseRefusedForeign, DecreaseRefusedOperator, DecreaseRefusedWarmPool, DecreaseFailed:
+					// Still a live member: the failure stands.
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// terminateAll runs the terminate calls for out[idx], bounded in parallel,
+// and records each result in place.
+func (g *Group) terminateAll(ctx context.Context, snap *Snapshot, out []DecreaseOutcome, idx []int) {
+	sem := make(chan struct{}, g.terminateConcurrency)
+	var wg sync.WaitGroup
+	for _, n := range idx {
+		wg.Add(1)
+		sem <- struct{}{}
+		// A retained instance no longer fills desired capacity: decrementing
+		// for it would shrink the group below what the plugin asked for.
+		inst, _ := snap.Instance(out[n].ID)
+		decrement := inst.Phase != PhaseRetained
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			_, err := g.clients.AutoScaling.TerminateInstanceInAutoScalingGroup(ctx, &autoscaling.TerminateInstanceInAutoScalingGroupInput{
+				InstanceId:                     aws.String(out[n].ID),
+				ShouldDecrementDesiredCapacity: aws.Bool(decrement),
+			})
+			if err != nil {
+				out[n].Status = DecreaseFailed
+				out[n].Err = explain("autoscaling:TerminateInstanceInAutoScalingGroup", err)
+				return
+			}
+			if decrement {
+				g.decremented()
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// decremented records one successful terminate-with-decrement.
+func (g *Group) decremented() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.expected = max(0, g.expected-1)
+	g.pendingSince = g.now()
+}
+
+func classifyForDecrease(snap *Snapshot, id string, wasMember bool) DecreaseStatus {
+	inst, ok := snap.Instance(id)
+	if !ok {
+		if wasMember {
+			return DecreaseAlreadyGone
+		}
+		return DecreaseRefusedForeign
+	}
+	switch inst.Phase {
+	case PhaseTerminating, PhaseTerminated:
+		return DecreaseAlreadyTerminating
+	case PhaseStandby, PhaseDetaching:
+		return DecreaseRefusedOperator
+	case PhaseWarmPool:
+		return DecreaseRefusedWarmPool
+	case PhaseLaunching, PhaseInService, PhaseQuarantined, PhaseRetained, PhaseReplacingRootVolume, PhaseUnknown:
+		return DecreaseRequested
+	default:
+		return DecreaseRequested
+	}
+}
+
+func dedupe(ids []string) []string {
+	seen := make(map[string]bool, len(ids))
+	out := ids[:0:0]
+	for _, id := range ids {
+		if id != "" && !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}

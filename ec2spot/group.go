@@ -1,0 +1,198 @@
+package ec2spot
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Defaults for GroupOptions.
+const (
+	DefaultConsistencyWindow    = 30 * time.Second
+	DefaultTerminateConcurrency = 10
+	DefaultPasswordPollInterval = 5 * time.Second
+	// forgetAfter bounds how long an id that left the group is remembered
+	// as "ours" (so a late Decrease of it still counts as done).
+	forgetAfter = 24 * time.Hour
+)
+
+// GroupOptions configure a Group.
+type GroupOptions struct {
+	Name    string
+	Region  string
+	Clients Clients
+	// Key is pushed with EC2 Instance Connect; nil = ProcessKey().
+	Key *SSHKey
+	// Now is the clock; nil = time.Now.
+	Now func() time.Time
+	// ConsistencyWindow is how long a describe may lag behind the plugin's
+	// own SetDesiredCapacity/terminate before a difference counts as drift.
+	ConsistencyWindow time.Duration
+	// TerminateConcurrency bounds parallel terminate calls in Decrease.
+	TerminateConcurrency int
+	// PasswordPollInterval is the GetPasswordData polling interval.
+	PasswordPollInterval time.Duration
+}
+
+// Group manages one Auto Scaling group.
+type Group struct {
+	name    string
+	region  string
+	clients Clients
+	key     *SSHKey
+	now     func() time.Time
+
+	consistencyWindow    time.Duration
+	terminateConcurrency int
+	passwordPoll         time.Duration
+
+	// opMu serialises the calls that read and move desired capacity
+	// (Refresh, Increase, Decrease), API calls included.
+	opMu sync.Mutex
+
+	// mu guards the fields below; held only briefly, never across API calls.
+	mu   sync.Mutex
+	snap *Snapshot
+	// seen: every id observed in the group, with when it was last seen.
+	seen map[string]time.Time
+	// expected is the desired capacity as the plugin believes it: the last
+	// observed value plus the plugin's own changes since.
+	expected int
+	// pendingSince is when the plugin last changed desired capacity and no
+	// describe has confirmed the result yet; zero when confirmed.
+	pendingSince time.Time
+
+	details   detailsCache
+	passwords passwordCache
+}
+
+// NewGroup returns a Group; it makes no API calls.
+func NewGroup(o GroupOptions) *Group {
+	g := &Group{
+		name:                 o.Name,
+		region:               o.Region,
+		clients:              o.Clients,
+		key:                  o.Key,
+		now:                  o.Now,
+		consistencyWindow:    o.ConsistencyWindow,
+		terminateConcurrency: o.TerminateConcurrency,
+		passwordPoll:         o.PasswordPollInterval,
+		seen:                 map[string]time.Time{},
+	}
+	if g.now == nil {
+		g.now = time.Now
+	}
+	if g.consistencyWindow <= 0 {
+		g.consistencyWindow = DefaultConsistencyWindow
+	}
+	if g.terminateConcurrency <= 0 {
+		g.terminateConcurrency = DefaultTerminateConcurrency
+	}
+	if g.passwordPoll <= 0 {
+		g.passwordPoll = DefaultPasswordPollInterval
+	}
+	g.details.init()
+	g.passwords.init()
+	return g
+}
+
+// Name is the group's name.
+func (g *Group) Name() string { return g.name }
+
+// Drift is a desired capacity the plugin did not set.
+type Drift struct {
+	Expected int // what the plugin set (including its own later changes)
+	Observed int // what the group reports
+}
+
+// Refresh describes the group once and makes the result the latest
+// snapshot. drift is non-nil when desired capacity changed outside the
+// plugin; the plugin then adopts the observed value.
+func (g *Group) Refresh(ctx context.Context) (snap *Snapshot, drift *Drift, err error) {
+	g.opMu.Lock()
+	defer g.opMu.Unlock()
+	return g.refreshLocked(ctx)
+}
+
+// refreshLocked runs with opMu held.
+func (g *Group) refreshLocked(ctx context.Context) (*Snapshot, *Drift, error) {
+	start := g.now()
+	snap, err := describeGroup(ctx, g.clients.AutoScaling, g.name, g.region, start)
+	if err != nil {
+		return nil, nil, err
+	}
+
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var drift *Drift
+	switch {
+	case g.snap == nil:
+		g.expected = snap.Desired
+	case snap.Desired == g.expected:
+		g.pendingSince = time.Time{}
+	case !g.pendingSince.IsZero() && g.now().Sub(g.pendingSince) < g.consistencyWindow:
+		// The plugin's own change is not visible yet (eventual consistency).
+	default:
+		drift = &Drift{Expected: g.expected, Observed: snap.Desired}
+		g.expected = snap.Desired
+		g.pendingSince = time.Time{}
+	}
+
+	for _, i := range snap.Instances {
+		g.seen[i.ID] = start
+	}
+	for id, at := range g.seen {
+		if start.Sub(at) > forgetAfter {
+			delete(g.seen, id)
+		}
+	}
+	g.details.retain(snap)
+	g.passwords.retain(snap)
+	g.snap = snap
+	return snap, drift, nil
+}
+
+// Latest is the latest snapshot, nil before the first Refresh.
+func (g *Group) Latest() *Snapshot {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.snap
+}
+
+// latestOrRefresh runs with opMu held.
+func (g *Group) latestOrRefresh(ctx context.Context) (*Snapshot, error) {
+	if s := g.Latest(); s != nil {
+		return s, nil
+	}
+	s, _, err := g.refreshLocked(ctx)
+	return s, err
+}
+
+// ownChange records a desired capacity the plugin just set.
+func (g *Group) ownChange(desired int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.expected = desired
+	g.pendingSince = g.now()
+}
+
+// base is the desired capacity Increase builds on: the plugin's own
+// expectation (which includes its changes a describe may not show yet), or
+// the members filling capacity when there are more of them. That covers a
+// desired capacity lowered outside the plugin on a protected group (raising
+// it from there would launch nothing) and a terminate that raced an
+// interruption (no decrement happened). Erring high costs an idle
+// instance; erring low breaks a promise made to fleeting.
+func (g *Group) base(snap *Snapshot) int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return max(g.expected, snap.liveCount())
+}
+
+// wasMember reports whether id was ever seen in the group.
+func (g *Group) wasMember(id string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	_, ok := g.seen[id]
+	return ok
+}

@@ -1,0 +1,134 @@
+package ec2spot
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
+
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/awssim"
+)
+
+// Helpers for tests over the real SDK clients pointed at the simulator.
+
+// fastSim starts a simulator where instances boot and terminate within
+// tens of milliseconds of real time.
+func fastSim(t *testing.T, opts awssim.Options) *awssim.Sim {
+	t.Helper()
+	if opts.Speed == 0 {
+		opts.Speed = 100
+	}
+	if opts.BootDelay == 0 {
+		opts.BootDelay = 2 * time.Second
+	}
+	if opts.TerminateDelay == 0 {
+		opts.TerminateDelay = 2 * time.Second
+	}
+	s, err := awssim.Start(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDSIMTEST0000000000")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "simulated-secret")
+	t.Setenv("AWS_SESSION_TOKEN", "")
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_ENDPOINT_URL", s.URL())
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+	return s
+}
+
+func testCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// testAWSConfig loads the SDK config the way the plugin does, with zero
+// retry delays.
+func testAWSConfig(t *testing.T) aws.Config {
+	t.Helper()
+	cfg, err := LoadAWSConfig(testCtx(t), AWSOptions{RetryBackoff: ZeroBackoff})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// newTestGroup creates the group in the simulator and a Group over it.
+func newTestGroup(t *testing.T, s *awssim.Sim, spec awssim.GroupSpec, mod ...func(*GroupOptions)) *Group {
+	t.Helper()
+	if spec.Name == "" {
+		spec.Name = "runners"
+	}
+	if err := s.CreateGroup(spec); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testAWSConfig(t)
+	o := GroupOptions{Name: spec.Name, Region: cfg.Region, Clients: NewClients(cfg)}
+	for _, m := range mod {
+		m(&o)
+	}
+	return NewGroup(o)
+}
+
+// operator is an SDK client acting outside the plugin (console, Terraform).
+func operator(t *testing.T) *autoscaling.Client {
+	return autoscaling.NewFromConfig(testAWSConfig(t))
+}
+
+// eventually polls cond until it holds or fails the test after 10s.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// inService waits until the group has n InService members and returns
+// their ids.
+func inService(t *testing.T, g *Group, n int) []string {
+	t.Helper()
+	var ids []string
+	eventually(t, "instances in service", func() bool {
+		snap, _, err := g.Refresh(testCtx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = ids[:0]
+		for _, i := range snap.Instances {
+			if i.Phase == PhaseInService {
+				ids = append(ids, i.ID)
+			}
+		}
+		return len(ids) == n
+	})
+	return ids
+}
+
+// putPolicy attaches a target-tracking policy to the group "runners".
+func putPolicy(t *testing.T, name string) {
+	t.Helper()
+	_, err := operator(t).PutScalingPolicy(testCtx(t), &autoscaling.PutScalingPolicyInput{
+		AutoScalingGroupName: aws.String("runners"),
+		PolicyName:           aws.String(name),
+		PolicyType:           aws.String("TargetTrackingScaling"),
+		TargetTrackingConfiguration: &types.TargetTrackingConfiguration{
+			TargetValue:                   aws.Float64(50),
+			PredefinedMetricSpecification: &types.PredefinedMetricSpecification{PredefinedMetricType: types.MetricTypeASGAverageCPUUtilization},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,328 @@
+package provider
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Config is plugin_config. The first four keys are those of GitLab's AWS
+// plugin, so its configs work unchanged.
+type Config struct {
+	Name             string      `json:"name"`
+	Profile          string      `json:"profile"`
+	ConfigFile       string      `json:"config_file"`
+	CredentialsFile  string      `json:"credentials_file"`
+	Region           string      `json:"region"`
+	AssumeRole       *AssumeRole `json:"assume_role"`
+	RetryMode        string      `json:"retry_mode"`
+	RetryMaxAttempts int         `json:"retry_max_attempts"`
+}
+
+// AssumeRole is plugin_config.assume_role.
+type AssumeRole struct {
+	RoleARN     string   `json:"role_arn"`
+	ExternalID  string   `json:"external_id"`
+	SessionName string   `json:"session_name"`
+	Duration    Duration `json:"duration"`
+}
+
+// Stable message prefixes; each problem names the key.
+const (
+	msgUnknownKey = "unknown plugin config key"
+	msgMissing    = "missing required plugin config"
+	msgInvalid    = "invalid plugin config value for"
+)
+
+// field decodes one key into its place in the config.
+type field struct {
+	key    string
+	decode func(c *Config, raw json.RawMessage) error
+}
+
+var configFields = []field{
+	{"name", func(c *Config, r json.RawMessage) error { return decodeValue(r, &c.Name) }},
+	{"profile", func(c *Config, r json.RawMessage) error { return decodeValue(r, &c.Profile) }},
+	{"config_file", func(c *Config, r json.RawMessage) error { return decodeValue(r, &c.ConfigFile) }},
+	{"credentials_file", func(c *Config, r json.RawMessage) error { return decodeValue(r, &c.CredentialsFile) }},
+	{"region", func(c *Config, r json.RawMessage) error { return decodeValue(r, &c.Region) }},
+	{"assume_role", nil}, // a table: decoded key by key, see decodeAssumeRole
+	{"retry_mode", func(c *Config, r json.RawMessage) error { return decodeValue(r, &c.RetryMode) }},
+	{"retry_max_attempts", func(c *Config, r json.RawMessage) error { return decodeValue(r, &c.RetryMaxAttempts) }},
+}
+
+type assumeRoleField struct {
+	key    string
+	decode func(a *AssumeRole, raw json.RawMessage) error
+}
+
+var assumeRoleFields = []assumeRoleField{
+	{"role_arn", func(a *AssumeRole, r json.RawMessage) error { return decodeValue(r, &a.RoleARN) }},
+	{"external_id", func(a *AssumeRole, r json.RawMessage) error { return decodeValue(r, &a.ExternalID) }},
+	{"session_name", func(a *AssumeRole, r json.RawMessage) error { return decodeValue(r, &a.SessionName) }},
+	{"duration", func(a *AssumeRole, r json.RawMessage) error { return decodeValue(r, &a.Duration) }},
+}
+
+// decodeConfig decodes plugin_config strictly: unknown keys and wrongly
+// typed values are all reported, each naming its key, in key order. Keys
+// match case-insensitively, as encoding/json (and so the official plugin)
+// matches them.
+func decodeConfig(data []byte) (Config, []error) {
+	var c Config
+	data = bytes.TrimSpace(data)
+	if len(data) == 0 || bytes.Equal(data, []byte("null")) {
+		return c, nil // no plugin_config at all; validation reports what is missing
+	}
+	obj, err := decodeObject(data)
+	if err != nil {
+		return c, []error{fmt.Errorf("plugin config must be a table of keys: %w", err)}
+	}
+
+	var errs []error
+	known := make([]string, len(configFields))
+	for n, f := range configFields {
+		known[n] = f.key
+	}
+	for _, key := range sortedKeys(obj) {
+		f, ok := lookupField(configFields, key, func(f field) string { return f.key })
+		if !ok {
+			errs = append(errs, unknownKey("", key, known))
+			continue
+		}
+		if f.key == "assume_role" {
+			c.AssumeRole, err = decodeAssumeRole(obj[key], &errs)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s %q: %w", msgInvalid, f.key, err))
+			}
+			continue
+		}
+		if err := f.decode(&c, obj[key]); err != nil {
+			errs = append(errs, fmt.Errorf("%s %q: %w", msgInvalid, f.key, err))
+		}
+	}
+	return c, errs
+}
+
+func decodeAssumeRole(raw json.RawMessage, errs *[]error) (*AssumeRole, error) {
+	if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+		return nil, nil
+	}
+	obj, err := decodeObject(raw)
+	if err != nil {
+		return nil, errors.New("want a table with role_arn, external_id, session_name, duration")
+	}
+	a := &AssumeRole{}
+	known := make([]string, len(assumeRoleFields))
+	for n, f := range assumeRoleFields {
+		known[n] = f.key
+	}
+	for _, key := range sortedKeys(obj) {
+		f, ok := lookupField(assumeRoleFields, key, func(f assumeRoleField) string { return f.key })
+		if !ok {
+			*errs = append(*errs, unknownKey("assume_role.", key, known))
+			continue
+		}
+		if err := f.decode(a, obj[key]); err != nil {
+			*errs = append(*errs, fmt.Errorf("%s %q: %w", msgInvalid, "assume_role."+f.key, err))
+		}
+	}
+	return a, nil
+}
+
+func decodeObject(data []byte) (map[string]json.RawMessage, error) {
+	if len(data) == 0 || data[0] != '{' {
+		return nil, fmt.Errorf("got %s", jsonKind(data))
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(data, &obj); err != nil {
+		return nil, err
+	}
+	return obj, nil
+}
+
+func lookupField[F any](fields []F, key string, name func(F) string) (F, bool) {
+	for _, f := range fields {
+		if name(f) == key {
+			return f, true
+		}
+	}
+	for _, f := range fields {
+		if strings.EqualFold(name(f), key) {
+			return f, true
+		}
+	}
+	var zero F
+	return zero, false
+}
+
+func sortedKeys(m map[string]json.RawMessage) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// unknownKey names the key (under prefix, e.g. "assume_role.") and the
+// closest known one.
+func unknownKey(prefix, key string, known []string) error {
+	if s := closest(key, known); s != "" {
+		return fmt.Errorf("%s %q (did you mean %q?)", msgUnknownKey, prefix+key, prefix+s)
+	}
+	full := make([]string, len(known))
+	for n, k := range known {
+		full[n] = prefix + k
+	}
+	return fmt.Errorf("%s %q (known keys: %s)", msgUnknownKey, prefix+key, strings.Join(full, ", "))
+}
+
+// decodeValue decodes one JSON value, rewording type errors as
+// "want a string, got number 5".
+func decodeValue[T any](raw json.RawMessage, into *T) error {
+	err := json.Unmarshal(raw, into)
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		return fmt.Errorf("want %s, got %s", kindName(typeErr.Type.Kind().String()), jsonKind(raw))
+	}
+	return err
+}
+
+func kindName(goKind string) string {
+	switch goKind {
+	case "string":
+		return "a string"
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64":
+		return "an integer"
+	case "bool":
+		return "true or false"
+	case "struct", "map":
+		return "a table"
+	default:
+		return goKind
+	}
+}
+
+// jsonKind names a raw JSON value for messages, with a short excerpt.
+func jsonKind(raw []byte) string {
+	raw = bytes.TrimSpace(raw)
+	excerpt := string(raw)
+	if len(excerpt) > 40 {
+		excerpt = excerpt[:40] + "…"
+	}
+	if len(raw) == 0 {
+		return "nothing"
+	}
+	switch raw[0] {
+	case '"':
+		return "string " + excerpt
+	case '{':
+		return "a table"
+	case '[':
+		return "a list"
+	case 't', 'f':
+		return "boolean " + excerpt
+	case 'n':
+		return "null"
+	default:
+		return "number " + excerpt
+	}
+}
+
+// Defaults, applied in applyDefaults and nowhere else.
+const (
+	DefaultRetryMode        = "standard"
+	DefaultRetryMaxAttempts = 3
+	DefaultSessionName      = "fleeting-plugin-ec2spot"
+)
+
+func (c *Config) applyDefaults() {
+	if c.RetryMode == "" {
+		c.RetryMode = DefaultRetryMode
+	}
+	if c.RetryMaxAttempts == 0 {
+		c.RetryMaxAttempts = DefaultRetryMaxAttempts
+	}
+	c.ConfigFile = expandHome(c.ConfigFile)
+	c.CredentialsFile = expandHome(c.CredentialsFile)
+	if c.AssumeRole != nil && c.AssumeRole.SessionName == "" {
+		c.AssumeRole.SessionName = DefaultSessionName
+	}
+}
+
+func expandHome(p string) string {
+	if rest, ok := strings.CutPrefix(p, "~/"); ok {
+		if home, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(home, rest)
+		}
+	}
+	return p
+}
+
+var (
+	regionRE      = regexp.MustCompile(`^[a-z]{2,}(-[a-z]+)+-[0-9]+$`)
+	roleARNRE     = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$`)
+	externalIDRE  = regexp.MustCompile(`^[\w+=,.@:/-]+$`) // length checked apart: RE2 caps repeats at 1000
+	sessionNameRE = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
+)
+
+// validate reports every problem of a defaulted config, in key order.
+func (c *Config) validate() []error {
+	var errs []error
+	invalid := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s %q: "+format, append([]any{msgInvalid, key}, args...)...))
+	}
+
+	switch {
+	case c.Name == "":
+		errs = append(errs, fmt.Errorf("%s: name (the Auto Scaling group's name)", msgMissing))
+	case len(c.Name) > 255:
+		invalid("name", "longer than 255 characters")
+	}
+	if c.Region != "" && !regionRE.MatchString(c.Region) {
+		invalid("region", "%q (want a region code such as eu-central-1)", c.Region)
+	}
+	for _, f := range []struct{ key, path string }{{"config_file", c.ConfigFile}, {"credentials_file", c.CredentialsFile}} {
+		if f.path == "" {
+			continue
+		}
+		if st, err := os.Stat(f.path); err != nil {
+			invalid(f.key, "%v", err)
+		} else if st.IsDir() {
+			invalid(f.key, "%s is a directory", f.path)
+		}
+	}
+	if a := c.AssumeRole; a != nil {
+		switch {
+		case a.RoleARN == "":
+			errs = append(errs, fmt.Errorf("%s: assume_role.role_arn", msgMissing))
+		case !roleARNRE.MatchString(a.RoleARN):
+			invalid("assume_role.role_arn", "%q (want arn:aws:iam::<account>:role/<name>)", a.RoleARN)
+		}
+		if n := len(a.ExternalID); n > 0 && (n < 2 || n > 1224 || !externalIDRE.MatchString(a.ExternalID)) {
+			invalid("assume_role.external_id", "want 2 to 1224 characters of letters, digits and +=,.@:/-")
+		}
+		if !sessionNameRE.MatchString(a.SessionName) {
+			invalid("assume_role.session_name", "%q (want 2 to 64 characters of letters, digits and +=,.@-)", a.SessionName)
+		}
+		if d := a.Duration.Duration; d != 0 && (d < 15*time.Minute || d > 12*time.Hour) {
+			invalid("assume_role.duration", "%s (want between 15m and 12h)", d)
+		}
+	}
+	switch c.RetryMode {
+	case "standard", "adaptive":
+	default:
+		invalid("retry_mode", "%q (want standard or adaptive)", c.RetryMode)
+	}
+	if c.RetryMaxAttempts < 1 || c.RetryMaxAttempts > 20 {
+		invalid("retry_max_attempts", "%d (want 1 to 20)", c.RetryMaxAttempts)
+	}
+	return errs
+}

@@ -1,0 +1,153 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gitlab.com/gitlab-org/fleeting/fleeting/provider"
+
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/ec2spot"
+)
+
+// Connector defaults for what connector_config leaves empty; Timeout and
+// Keepalive match fleeting's own defaults (a zero Timeout would expire the
+// dial at once, a zero Keepalive would spin).
+const (
+	DefaultLinuxUsername   = "ec2-user"
+	DefaultWindowsUsername = "Administrator"
+	DefaultTimeout         = 10 * time.Minute
+	DefaultKeepalive       = 30 * time.Second
+)
+
+func validateSettings(s provider.Settings) []error {
+	var errs []error
+	if !s.UseStaticCredentials && s.OS == "windows" && len(s.Key) == 0 {
+		errs = append(errs, errors.New("missing connector_config key_path: Windows passwords are decrypted with the launch key pair's private key (or set use_static_credentials with a password)"))
+	}
+	return errs
+}
+
+// ConnectInfo merges the runner's connector settings with what AWS says
+// about the instance, and adds credentials: the static ones, a key pushed
+// with EC2 Instance Connect (Linux, macOS), or the decrypted Administrator
+// password (Windows).
+func (g *InstanceGroup) ConnectInfo(ctx context.Context, id string) (provider.ConnectInfo, error) {
+	group, log, err := g.ready()
+	if err != nil {
+		return provider.ConnectInfo{}, err
+	}
+	info := provider.ConnectInfo{ConnectorConfig: g.settings.ConnectorConfig, ID: id}
+
+	d, err := group.Details(ctx, id)
+	if err != nil {
+		return provider.ConnectInfo{}, fmt.Errorf("connect info for %s: %w", id, err)
+	}
+	fillConnectorDefaults(&info.ConnectorConfig, d)
+	info.InternalAddr = d.PrivateIP
+	info.ExternalAddr = d.PublicIP
+
+	log = log.With("instance", id, "instance_type", d.InstanceType, "availability_zone", d.AvailabilityZone, "market", d.Market)
+	switch {
+	case info.UseStaticCredentials:
+		log.Debug("connect info with static credentials", "os", info.OS, "protocol", info.Protocol)
+	case info.OS == "windows":
+		password, err := group.WindowsPassword(ctx, id, info.Key)
+		if err != nil {
+			return provider.ConnectInfo{}, fmt.Errorf("connect info for %s: %w", id, err)
+		}
+		info.Password = password
+		info.Key = nil // the launch key only decrypts; authenticate by password
+		log.Debug("connect info with the Windows password", "protocol", info.Protocol)
+	default:
+		key, expires, err := group.PushKey(ctx, d, info.Username)
+		if err != nil {
+			return provider.ConnectInfo{}, fmt.Errorf("connect info for %s: %w", id, err)
+		}
+		info.Key = key
+		info.Password = ""
+		info.Expires = &expires
+		log.Debug("pushed the SSH key with EC2 Instance Connect", "username", info.Username, "expires", expires.UTC().Format(time.RFC3339))
+	}
+	return info, nil
+}
+
+// fillConnectorDefaults completes what connector_config left empty.
+func fillConnectorDefaults(c *provider.ConnectorConfig, d ec2spot.InstanceDetails) {
+	if c.OS == "" {
+		switch {
+		case d.IsWindows():
+			c.OS = "windows"
+		case d.IsMac():
+			c.OS = "darwin"
+		default:
+			c.OS = "linux"
+		}
+	}
+	if c.Arch == "" {
+		c.Arch = goArch(d.Architecture)
+	}
+	if c.Protocol == "" {
+		c.Protocol = provider.ProtocolSSH
+		if c.OS == "windows" {
+			c.Protocol = provider.ProtocolWinRM
+		}
+	}
+	if c.Username == "" {
+		c.Username = DefaultLinuxUsername
+		if c.OS == "windows" {
+			c.Username = DefaultWindowsUsername
+		}
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = DefaultTimeout
+	}
+	if c.Keepalive <= 0 {
+		c.Keepalive = DefaultKeepalive
+	}
+}
+
+// goArch maps an EC2 architecture onto GOARCH.
+func goArch(ec2Arch string) string {
+	switch ec2Arch {
+	case "x86_64", "x86_64_mac":
+		return "amd64"
+	case "arm64", "arm64_mac":
+		return "arm64"
+	case "i386":
+		return "386"
+	default:
+		return "amd64" // EC2 reports no other; the most common guess
+	}
+}
+
+// Heartbeat reports ErrInstanceUnhealthy when the latest snapshot shows the
+// instance unhealthy, leaving, or gone. It makes no API call.
+func (g *InstanceGroup) Heartbeat(_ context.Context, id string) error {
+	group, _, err := g.ready()
+	if err != nil {
+		return err
+	}
+	snap := group.Latest()
+	if snap == nil {
+		return nil
+	}
+	inst, ok := snap.Instance(id)
+	if !ok {
+		return fmt.Errorf("%w: %s is no longer in the auto scaling group", provider.ErrInstanceUnhealthy, id)
+	}
+	if !inst.Healthy() {
+		return fmt.Errorf("%w: the auto scaling group marks %s %s", provider.ErrInstanceUnhealthy, id, inst.HealthStatus)
+	}
+	switch inst.Phase {
+	case ec2spot.PhaseTerminating, ec2spot.PhaseRetained, ec2spot.PhaseTerminated,
+		ec2spot.PhaseStandby, ec2spot.PhaseDetaching, ec2spot.PhaseWarmPool:
+		return fmt.Errorf("%w: %s is %s", provider.ErrInstanceUnhealthy, id, inst.LifecycleState)
+	case ec2spot.PhaseLaunching, ec2spot.PhaseInService, ec2spot.PhaseQuarantined,
+		ec2spot.PhaseReplacingRootVolume, ec2spot.PhaseUnknown:
+		return nil
+	default:
+		return nil
+	}
+}

@@ -1,0 +1,194 @@
+// Package provider is the fleeting side of the plugin: plugin_config,
+// the provider.InstanceGroup methods, and the mapping of ec2spot results
+// onto fleeting states, errors and log lines. It builds no AWS requests.
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/hashicorp/go-hclog"
+	"gitlab.com/gitlab-org/fleeting/fleeting/plugin"
+	"gitlab.com/gitlab-org/fleeting/fleeting/provider"
+
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/ec2spot"
+)
+
+// InstanceGroup is the fleeting instance group over one Auto Scaling group.
+// fleeting's plugin server decodes plugin_config into it (UnmarshalJSON)
+// before calling Init.
+type InstanceGroup struct {
+	// Version is reported in ProviderInfo; set by main.
+	Version plugin.VersionInfo
+
+	config     Config
+	configErrs []error
+
+	// Test hooks, applied last.
+	awsOptions   func(*ec2spot.AWSOptions)
+	groupOptions func(*ec2spot.GroupOptions)
+
+	mu       sync.Mutex // guards initialisation
+	log      hclog.Logger
+	settings provider.Settings
+	region   string
+	group    *ec2spot.Group
+}
+
+var _ provider.InstanceGroup = (*InstanceGroup)(nil)
+
+// UnmarshalJSON decodes plugin_config strictly. It never fails: problems are
+// kept and reported by Init together with the validation problems, so the
+// runner log shows all of them at once under one heading.
+func (g *InstanceGroup) UnmarshalJSON(data []byte) error {
+	g.config, g.configErrs = decodeConfig(data)
+	return nil
+}
+
+// Init validates the config, connects to AWS, checks the group's setup and
+// reports the group's limits.
+func (g *InstanceGroup) Init(ctx context.Context, log hclog.Logger, settings provider.Settings) (provider.ProviderInfo, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+
+	cfg := g.config
+	cfg.applyDefaults()
+	errs := append(append([]error(nil), g.configErrs...), cfg.validate()...)
+	errs = append(errs, validateSettings(settings)...)
+	if len(errs) > 0 {
+		return provider.ProviderInfo{}, fmt.Errorf("invalid plugin config:\n%w", errors.Join(errs...))
+	}
+
+	awsCfg, err := ec2spot.LoadAWSConfig(ctx, g.awsOptionsFor(cfg))
+	if err != nil {
+		return provider.ProviderInfo{}, err
+	}
+	g.region = awsCfg.Region
+	g.log = log.With("group", cfg.Name, "region", g.region)
+
+	var key *ec2spot.SSHKey
+	if !settings.UseStaticCredentials {
+		// Once per process, here rather than on the first connection.
+		if key, err = ec2spot.ProcessKey(); err != nil {
+			return provider.ProviderInfo{}, err
+		}
+	}
+	opts := ec2spot.GroupOptions{
+		Name:    cfg.Name,
+		Region:  g.region,
+		Clients: ec2spot.NewClients(awsCfg),
+		Key:     key,
+	}
+	if g.groupOptions != nil {
+		g.groupOptions(&opts)
+	}
+	group := ec2spot.NewGroup(opts)
+
+	snap, _, err := group.Refresh(ctx)
+	if err != nil {
+		return provider.ProviderInfo{}, err
+	}
+	findings, err := group.CheckSetup(ctx, snap)
+	if err != nil {
+		return provider.ProviderInfo{}, err
+	}
+	if err := g.reportSetup(findings); err != nil {
+		return provider.ProviderInfo{}, err
+	}
+
+	g.group = group
+	g.settings = settings
+	version := g.versionInfo()
+	g.log.Info("instance group ready",
+		"max_size", snap.MaxSize, "desired_capacity", snap.Desired, "instances", len(snap.Instances),
+		"credentials", credentialsMode(settings), "version", version.Version)
+	return provider.ProviderInfo{
+		ID:        fmt.Sprintf("aws/%s/%s", g.region, cfg.Name),
+		MaxSize:   snap.MaxSize,
+		Version:   version.Version,
+		BuildInfo: version.BuildInfo(),
+	}, nil
+}
+
+func (g *InstanceGroup) awsOptionsFor(cfg Config) ec2spot.AWSOptions {
+	o := ec2spot.AWSOptions{
+		Region:           cfg.Region,
+		Profile:          cfg.Profile,
+		ConfigFile:       cfg.ConfigFile,
+		CredentialsFile:  cfg.CredentialsFile,
+		RetryMode:        aws.RetryMode(cfg.RetryMode),
+		RetryMaxAttempts: cfg.RetryMaxAttempts,
+	}
+	if a := cfg.AssumeRole; a != nil {
+		o.AssumeRole = &ec2spot.AssumeRoleOptions{
+			RoleARN:     a.RoleARN,
+			ExternalID:  a.ExternalID,
+			SessionName: a.SessionName,
+			Duration:    a.Duration.Duration,
+		}
+	}
+	if g.awsOptions != nil {
+		g.awsOptions(&o)
+	}
+	return o
+}
+
+// reportSetup logs warnings and fails on errors, all listed together.
+func (g *InstanceGroup) reportSetup(findings []ec2spot.Finding) error {
+	var errs []error
+	for _, f := range findings {
+		switch f.Severity {
+		case ec2spot.SeverityError:
+			g.log.Error("auto scaling group setup problem", "check", f.Check, "problem", f.Problem, "fix", f.Fix)
+			errs = append(errs, f)
+		case ec2spot.SeverityWarning:
+			g.log.Warn("auto scaling group setup warning", "check", f.Check, "problem", f.Problem, "fix", f.Fix)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("auto scaling group %q is not set up for a runner:\n%w", g.config.Name, errors.Join(errs...))
+	}
+	return nil
+}
+
+func credentialsMode(s provider.Settings) string {
+	if s.UseStaticCredentials {
+		return "static"
+	}
+	return "ec2-instance-connect"
+}
+
+// ready returns the group, or an error before a successful Init.
+func (g *InstanceGroup) ready() (*ec2spot.Group, hclog.Logger, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.group == nil {
+		return nil, nil, errors.New("instance group is not initialised")
+	}
+	return g.group, g.log, nil
+}
+
+// Suspend is not supported: one-time Spot instances cannot be stopped.
+func (g *InstanceGroup) Suspend(context.Context, []string) ([]string, error) {
+	return nil, provider.ErrSuspendResumeNotSupported
+}
+
+// Resume is not supported (see Suspend).
+func (g *InstanceGroup) Resume(context.Context, []string) ([]string, error) {
+	return nil, provider.ErrSuspendResumeNotSupported
+}
+
+// Shutdown releases nothing and deletes nothing: removing instances on
+// shutdown is the runner's decision (delete_instances_on_shutdown).
+func (g *InstanceGroup) Shutdown(context.Context) error {
+	if _, log, err := g.ready(); err == nil {
+		log.Info("shutting down; instances are left to the runner")
+	}
+	return nil
+}

@@ -1,0 +1,74 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/ec2spot"
+)
+
+// Increase requests up to n more instances. Across gRPC an error zeroes the
+// count, so any progress returns a nil error; it never returns more than n.
+func (g *InstanceGroup) Increase(ctx context.Context, n int) (int, error) {
+	group, log, err := g.ready()
+	if err != nil {
+		return 0, err
+	}
+	res, err := group.Increase(ctx, n)
+	if err != nil {
+		log.Error("requesting instances failed", "requested", n, "desired_capacity", res.From, "max_size", res.MaxSize, "error", err)
+		return 0, err
+	}
+	if res.Requested < n {
+		log.Warn("requested fewer instances than asked: the group reached its MaxSize",
+			"asked", n, "requested", res.Requested, "desired_capacity", res.Desired, "max_size", res.MaxSize)
+	}
+	log.Info("requested instances", "requested", res.Requested, "from_desired_capacity", res.From, "desired_capacity", res.Desired)
+	return min(res.Requested, n), nil
+}
+
+// Decrease requests removal of the given instances and returns those that
+// are removed or on their way out. Ids that are not members of the group are
+// refused and logged, never terminated. Any progress returns a nil error.
+func (g *InstanceGroup) Decrease(ctx context.Context, ids []string) ([]string, error) {
+	group, log, err := g.ready()
+	if err != nil {
+		return nil, err
+	}
+	outcomes, err := group.Decrease(ctx, ids)
+	if err != nil {
+		log.Error("removing instances failed", "instances", ids, "error", err)
+		return nil, err
+	}
+
+	var (
+		succeeded []string
+		problems  []error
+	)
+	for _, o := range outcomes {
+		kv := []any{"instance", o.ID, "outcome", o.Status.String()}
+		switch o.Status {
+		case ec2spot.DecreaseRequested:
+			log.Info("requested instance termination", kv...)
+		case ec2spot.DecreaseAlreadyTerminating, ec2spot.DecreaseAlreadyGone:
+			log.Debug("instance already on its way out", kv...)
+		case ec2spot.DecreaseRefusedForeign, ec2spot.DecreaseRefusedOperator, ec2spot.DecreaseRefusedWarmPool:
+			log.Error("refusing to terminate instance", kv...)
+			problems = append(problems, fmt.Errorf("instance %s: %s", o.ID, o.Status))
+		case ec2spot.DecreaseFailed:
+			log.Error("terminating instance failed", append(kv, "error", o.Err)...)
+			problems = append(problems, fmt.Errorf("instance %s: %w", o.ID, o.Err))
+		}
+		if o.Status.Done() {
+			succeeded = append(succeeded, o.ID)
+		}
+	}
+	if len(succeeded) == 0 && len(problems) > 0 {
+		return nil, errors.Join(problems...)
+	}
+	if len(problems) > 0 {
+		log.Warn("removed some instances; the others are retried", "removed", len(succeeded), "not_removed", len(problems))
+	}
+	return succeeded, nil
+}

@@ -1,0 +1,72 @@
+package provider
+
+import (
+	"context"
+
+	"github.com/hashicorp/go-hclog"
+
+	"gitlab.com/gitlab-org/fleeting/fleeting/provider"
+
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/ec2spot"
+)
+
+// Update reports every member of the group from one DescribeAutoScalingGroups.
+// On failure it returns the error and reports nothing: fleeting then keeps
+// its view instead of timing instances out.
+func (g *InstanceGroup) Update(ctx context.Context, fn func(id string, state provider.State)) error {
+	group, log, err := g.ready()
+	if err != nil {
+		return err
+	}
+	snap, drift, err := group.Refresh(ctx)
+	if err != nil {
+		return err
+	}
+	if drift != nil {
+		log.Warn("desired capacity changed outside the plugin (scaling policy, scheduled action, console or another runner?); adopting the group's value",
+			"expected_desired_capacity", drift.Expected, "observed_desired_capacity", drift.Observed)
+	}
+	for _, inst := range snap.Instances {
+		state, ok := stateFor(log, inst)
+		if ok {
+			fn(inst.ID, state)
+		}
+	}
+	return nil
+}
+
+// stateFor maps a member onto the fleeting state to report; ok is false
+// for members deliberately left out. It never yields deleted or timeout:
+// fleeting forgets such instances without removing them, and every member
+// of the group still bills.
+func stateFor(log hclog.Logger, inst ec2spot.Instance) (provider.State, bool) {
+	kv := []any{"instance", inst.ID, "lifecycle_state", string(inst.LifecycleState)}
+	switch inst.Phase {
+	case ec2spot.PhaseLaunching, ec2spot.PhaseQuarantined, ec2spot.PhaseReplacingRootVolume:
+		return provider.StateCreating, true
+	case ec2spot.PhaseInService:
+		return provider.StateRunning, true
+	case ec2spot.PhaseTerminating, ec2spot.PhaseTerminated:
+		return provider.StateDeleting, true
+	case ec2spot.PhaseRetained:
+		log.Warn("instance retained after an abandoned termination lifecycle hook; it bills until terminated: aws autoscaling terminate-instance-in-auto-scaling-group --no-should-decrement-desired-capacity --instance-id "+inst.ID, kv...)
+		return provider.StateDeleting, true
+	case ec2spot.PhaseStandby:
+		log.Warn("instance is in standby (taken out of service outside the plugin); not reported, the runner will stop using it", kv...)
+		return "", false
+	case ec2spot.PhaseDetaching:
+		log.Warn("instance is detaching or detached from the group (taken over outside the plugin); not reported, the runner will stop using it", kv...)
+		return "", false
+	case ec2spot.PhaseWarmPool:
+		log.Debug("warm-pool instance; not reported", kv...)
+		return "", false
+	case ec2spot.PhaseUnknown:
+		// Still a billing member: creating keeps it counted and removable
+		// and never hands it out.
+		log.Error("unknown lifecycle state; reporting the instance as creating", kv...)
+		return provider.StateCreating, true
+	default:
+		log.Error("unmapped lifecycle phase; reporting the instance as creating", kv...)
+		return provider.StateCreating, true
+	}
+}
