@@ -98,7 +98,11 @@ func (g *Group) Decrease(ctx context.Context, ids []string) ([]DecreaseOutcome, 
 	out := make([]DecreaseOutcome, len(ids))
 	var terminate []int
 	for n, id := range ids {
-		out[n] = DecreaseOutcome{ID: id, Status: classifyForDecrease(snap, id, g.wasMember(id))}
+		st := classifyForDecrease(snap, id, g.wasMember(id))
+		if st == DecreaseRequested && g.terminationRequested(id) {
+			st = DecreaseAlreadyTerminating
+		}
+		out[n] = DecreaseOutcome{ID: id, Status: st}
 		if out[n].Status == DecreaseRequested {
 			terminate = append(terminate, n)
 		}
@@ -153,20 +157,21 @@ func (g *Group) terminateAll(ctx context.Context, snap *Snapshot, out []Decrease
 				out[n].Err = explain("autoscaling:TerminateInstanceInAutoScalingGroup", err)
 				return
 			}
-			if decrement {
-				g.decremented()
-			}
+			g.terminated(out[n].ID, decrement)
 		}()
 	}
 	wg.Wait()
 }
 
-// decremented records one successful terminate-with-decrement.
-func (g *Group) decremented() {
+// terminated records one successful terminate call.
+func (g *Group) terminated(id string, decrement bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.expected = max(0, g.expected-1)
-	g.pendingSince = g.now()
+	g.terminating[id] = true
+	if decrement {
+		g.expected = max(0, g.expected-1)
+		g.pendingSince = g.now()
+	}
 }
 
 func classifyForDecrease(snap *Snapshot, id string, wasMember bool) DecreaseStatus {

@@ -61,6 +61,10 @@ type Group struct {
 	// pendingSince is when the plugin last changed desired capacity and no
 	// describe has confirmed the result yet; zero when confirmed.
 	pendingSince time.Time
+	// terminating: ids whose termination the plugin requested, until they
+	// leave the group, so a snapshot older than the request cannot make
+	// Decrease terminate (and count) them twice.
+	terminating map[string]bool
 
 	details   detailsCache
 	passwords passwordCache
@@ -78,6 +82,7 @@ func NewGroup(o GroupOptions) *Group {
 		terminateConcurrency: o.TerminateConcurrency,
 		passwordPoll:         o.PasswordPollInterval,
 		seen:                 map[string]time.Time{},
+		terminating:          map[string]bool{},
 	}
 	if g.now == nil {
 		g.now = time.Now
@@ -146,6 +151,11 @@ func (g *Group) refreshLocked(ctx context.Context) (*Snapshot, *Drift, error) {
 			delete(g.seen, id)
 		}
 	}
+	for id := range g.terminating {
+		if _, ok := snap.Instance(id); !ok {
+			delete(g.terminating, id)
+		}
+	}
 	g.details.retain(snap)
 	g.passwords.retain(snap)
 	g.snap = snap
@@ -186,7 +196,22 @@ func (g *Group) ownChange(desired int) {
 func (g *Group) base(snap *Snapshot) int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return max(g.expected, snap.liveCount())
+	live := 0
+	for _, i := range snap.Instances {
+		// Members the plugin terminated may still look live in a snapshot
+		// taken before (or lagging behind) the terminate call.
+		if i.Phase.CountsTowardDesired() && !g.terminating[i.ID] {
+			live++
+		}
+	}
+	return max(g.expected, live)
+}
+
+// terminationRequested reports whether the plugin already terminated id.
+func (g *Group) terminationRequested(id string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.terminating[id]
 }
 
 // wasMember reports whether id was ever seen in the group.

@@ -70,17 +70,6 @@ func (s *Snapshot) Suspended(process string) bool {
 	return false
 }
 
-// liveCount is how many members fill desired capacity.
-func (s *Snapshot) liveCount() int {
-	n := 0
-	for _, i := range s.Instances {
-		if i.Phase.CountsTowardDesired() {
-			n++
-		}
-	}
-	return n
-}
-
 // GroupNotFoundError: the named group does not exist in the region.
 type GroupNotFoundError struct{ Name, Region string }
 

@@ -15,7 +15,12 @@ import (
 
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/awssim"
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/sshhost"
+	ec2spotprovider "gitlab.com/ec2spot/fleeting-plugin-ec2spot/provider"
 )
+
+// The plugin is built in a subprocess, which go test's result cache does not
+// see; depending on the provider package ties cached results to its sources.
+var _ ec2spotprovider.InstanceGroup
 
 // TestConformance runs fleeting's own provisioning test against the built
 // plugin binary over gRPC, with simulated instances that run real SSH
