@@ -62,9 +62,3 @@ func (c *clock) Advance(d time.Duration) {
 	defer c.mu.Unlock()
 	c.base = c.base.Add(d)
 }
-
-// realDuration converts a simulated duration to real time at the current
-// speed (used to wait for simulated deadlines).
-func (c *clock) realDuration(d time.Duration) time.Duration {
-	return time.Duration(float64(d) / c.Speed())
-}
