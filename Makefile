@@ -9,7 +9,7 @@ LDFLAGS     := -s -w \
 	-X main.revision=$(REVISION) \
 	-X main.buildDate=$(BUILT)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
-TEST_FLAGS  ?= -race -timeout 20m
+TEST_FLAGS  ?= -race -count=1 -timeout 20m
 
 .PHONY: all build test lint demo sim bench clean
 
@@ -38,3 +38,67 @@ sim:
 
 clean:
 	rm -rf bin dist demo-out
+
+# --- Distribution ----------------------------------------------------------
+# dist/ in fleeting-artifact's layout, dist/<os>/<arch>[variant]/plugin[.exe]
+# (the directory names its releaser reads: 32-bit ARM is linux/armv6 and
+# linux/armv7, not linux/arm), one flat directory per platform, plus
+# dist/SHA256SUMS (sha256sum format, paths relative to dist/).
+FLEETING_ARTIFACT := gitlab.com/gitlab-org/fleeting/fleeting-artifact/cmd/fleeting-artifact@v0.0.0-20241018172108-3f6e6586dc5c
+DIST_DIR          ?= dist
+DIST_PLATFORMS    ?= linux/amd64 linux/arm64 linux/armv6 linux/armv7 linux/386 linux/s390x linux/ppc64le \
+	darwin/amd64 darwin/arm64 windows/amd64 freebsd/amd64
+# Repository a release is pushed to; prereleases go to $(RELEASE_IMAGE)/prerelease.
+RELEASE_IMAGE     ?= $(CI_REGISTRY_IMAGE)
+
+.PHONY: dist dist-check release
+
+dist:
+	rm -rf $(DIST_DIR)
+	@set -e; for p in $(DIST_PLATFORMS); do \
+		os=$${p%%/*}; arch=$${p#*/}; goarm=; ext=; \
+		case $$arch in armv*) goarm=$${arch#armv}; arch=arm;; esac; \
+		[ $$os = windows ] && ext=.exe; \
+		echo "dist: $$p ($(VERSION))"; \
+		env CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $${goarm:+GOARM=$$goarm} \
+			$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(DIST_DIR)/$$p/plugin$$ext ./cmd/fleeting-plugin-ec2spot; \
+	done
+	cd $(DIST_DIR) && find . -type f -name 'plugin*' | sed 's|^\./||' | LC_ALL=C sort | xargs sha256sum > SHA256SUMS
+	@cat $(DIST_DIR)/SHA256SUMS
+
+# Checksums match, every platform is present, and the host binary (when
+# built) reports $(VERSION).
+dist-check:
+	cd $(DIST_DIR) && sha256sum -c --quiet SHA256SUMS
+	@set -e; for p in $(DIST_PLATFORMS); do \
+		ls $(DIST_DIR)/$$p/plugin* >/dev/null || { echo "dist-check: $$p missing"; exit 1; }; \
+	done
+	@host=$(DIST_DIR)/$$($(GO) env GOOS)/$$($(GO) env GOARCH)/plugin; \
+	if [ -x $$host ]; then \
+		$$host version | grep -qx 'Version: *$(VERSION)' || { $$host version; echo "dist-check: $$host is not version $(VERSION)"; exit 1; }; \
+	fi
+	@echo "dist-check: $(DIST_DIR) ok for $(VERSION)"
+
+# Publish dist/ as $(RELEASE_IMAGE):$(VERSION) with fleeting-artifact, which
+# moves the latest, <major> and <major>.<minor> aliases. Prereleases
+# (X.Y.Z-pre) go to a separate repository: the aliases would move to them,
+# while the runner's version resolution never selects a prerelease.
+release: dist-check
+	@test -n "$(RELEASE_IMAGE)" || { echo "release: set RELEASE_IMAGE (or CI_REGISTRY_IMAGE)"; exit 1; }
+	@set -e; case "$(VERSION)" in \
+		*-*) repo="$(RELEASE_IMAGE)/prerelease";; \
+		*) repo="$(RELEASE_IMAGE)";; \
+	esac; \
+	echo "release: $$repo:$(VERSION)"; \
+	$(GO) run $(FLEETING_ARTIFACT) release -dir $(DIST_DIR) "$$repo:$(VERSION)"
+
+# Log fleeting-artifact (Docker CLI config: $DOCKER_CONFIG or ~/.docker) in
+# to the registry; CI passes the job's registry credentials.
+REGISTRY          ?= $(CI_REGISTRY)
+REGISTRY_USER     ?= $(CI_REGISTRY_USER)
+
+.PHONY: release-login
+
+release-login:
+	@test -n "$(REGISTRY)" -a -n "$(REGISTRY_USER)" -a -n "$$REGISTRY_PASSWORD$$CI_REGISTRY_PASSWORD" || { echo "release-login: set REGISTRY, REGISTRY_USER and REGISTRY_PASSWORD"; exit 1; }
+	@printf '%s' "$${REGISTRY_PASSWORD:-$$CI_REGISTRY_PASSWORD}" | $(GO) run $(FLEETING_ARTIFACT) login -username "$(REGISTRY_USER)" -password-stdin "$(REGISTRY)"

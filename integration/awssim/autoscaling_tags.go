@@ -6,8 +6,8 @@ import "fmt"
 // taggable Auto Scaling resource). Tags are described with the group.
 
 func init() {
-	register(svcAutoScaling, "CreateOrUpdateTags", (*Sim).createOrUpdateTags)
-	register(svcAutoScaling, "DeleteTags", (*Sim).deleteTags)
+	register(svcAutoScaling, "CreateOrUpdateTags", (*Sim).asgCreateOrUpdateTags)
+	register(svcAutoScaling, "DeleteTags", (*Sim).asgDeleteTags)
 }
 
 type asgTagParam struct {
@@ -47,7 +47,7 @@ func (s *Sim) tagParamsLocked(r *request) ([]asgTagParam, *APIError) {
 	return out, nil
 }
 
-func (s *Sim) createOrUpdateTags(r *request) (any, *APIError) {
+func (s *Sim) asgCreateOrUpdateTags(r *request) (any, *APIError) {
 	tags, apiErr := s.tagParamsLocked(r)
 	if apiErr != nil {
 		return nil, apiErr
@@ -64,7 +64,7 @@ func (s *Sim) createOrUpdateTags(r *request) (any, *APIError) {
 	return nil, nil
 }
 
-func (s *Sim) deleteTags(r *request) (any, *APIError) {
+func (s *Sim) asgDeleteTags(r *request) (any, *APIError) {
 	tags, apiErr := s.tagParamsLocked(r)
 	if apiErr != nil {
 		return nil, apiErr

@@ -421,7 +421,7 @@ var lifecycleStates = map[string]bool{
 	"Pending": true, "Pending:Wait": true, "Pending:Proceed": true, "Quarantined": true, "InService": true,
 	"Terminating": true, "Terminating:Wait": true, "Terminating:Proceed": true, "Terminating:Retained": true,
 	"Terminated": true, "Detaching": true, "Detached": true, "EnteringStandby": true, "Standby": true,
-	"Warmed:Pending": true, "Warmed:Pending:Wait": true, "Warmed:Pending:Proceed": true,
+	"Warmed:Pending": true, "Warmed:Pending:Wait": true, "Warmed:Pending:Proceed": true, "Warmed:Pending:Retained": true,
 	"Warmed:Terminating": true, "Warmed:Terminating:Wait": true, "Warmed:Terminating:Proceed": true,
 	"Warmed:Terminated": true, "Warmed:Stopped": true, "Warmed:Running": true, "Warmed:Hibernated": true,
 	"Warmed:Terminating:Retained": true, "ReplacingRootVolume": true, "ReplacingRootVolume:Wait": true,

@@ -1,0 +1,238 @@
+package ec2spot
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// RebalancePolicy says what a rebalance recommendation does to an instance.
+type RebalancePolicy string
+
+const (
+	// RebalanceDrain: Heartbeat reports the instance unhealthy, so no new
+	// job is placed on it and the runner removes it when idle. It is not
+	// reported deleting: AWS has not decided to take it.
+	RebalanceDrain RebalancePolicy = "drain"
+	// RebalanceIgnore: the recommendation is logged and nothing else.
+	RebalanceIgnore RebalancePolicy = "ignore"
+)
+
+// Defaults for SpotOptions.
+const (
+	DefaultActivityPollInterval = 10 * time.Second
+	// DefaultDoomedGrace bounds how long an instance AWS announced to take
+	// is reported deleting while it stays in service. After that it is
+	// reported running again (still unhealthy), so the runner can remove it
+	// itself: fleeting never removes what it sees deleting, and a signal
+	// AWS did not follow through must not leak a billing instance.
+	DefaultDoomedGrace = 10 * time.Minute
+	// spotNoticePeriod is AWS's two-minute interruption notice.
+	spotNoticePeriod = 2 * time.Minute
+)
+
+// SpotOptions configure the spot features of a group.
+type SpotOptions struct {
+	Group   *Group
+	Clients SpotClients
+	Log     hclog.Logger // nil = discard
+	Now     func() time.Time
+
+	// QueueURL is the SQS queue EventBridge feeds; "" = no push signals.
+	QueueURL  string
+	Rebalance RebalancePolicy // "" = drain
+	// Fallback enables the on-demand fallback; nil = off.
+	Fallback *FallbackOptions
+	// Fleet is the MixedInstancesPolicy shape Init reconciles; nil = off.
+	Fleet *FleetSpec
+
+	// ActivityPollInterval bounds DescribeScalingActivities while the group
+	// is short of capacity; 0 = DefaultActivityPollInterval.
+	ActivityPollInterval time.Duration
+	// DoomedGrace: see DefaultDoomedGrace; 0 = default.
+	DoomedGrace time.Duration
+	// QueueWait is the SQS long-poll wait in seconds; 0 = 20.
+	QueueWait int32
+}
+
+// Spot watches a group's spot instances and capacity: interruption and
+// rebalance signals (spot request polling, the EventBridge queue, lifecycle
+// states), launch failures, the on-demand fallback and the fleet shape.
+type Spot struct {
+	group   *Group
+	clients SpotClients
+	log     hclog.Logger
+	now     func() time.Time
+
+	queueURL   string
+	queueWait  int32
+	rebalance  RebalancePolicy
+	grace      time.Duration
+	pollEvery  time.Duration
+	fleet      *FleetSpec
+	fallback   *fallback
+	failures   *launchFailures
+	pollErrors onceLog
+
+	mu      sync.Mutex
+	signals map[string]*instanceSignals
+	// market caches what the spot request poll learnt: "spot" or
+	// "on-demand" per instance id.
+	market map[string]string
+
+	stopConsumer context.CancelFunc
+	consumerDone chan struct{}
+}
+
+// NewSpot returns the spot features of a group; it makes no API calls.
+func NewSpot(o SpotOptions) *Spot {
+	s := &Spot{
+		group:     o.Group,
+		clients:   o.Clients,
+		log:       o.Log,
+		now:       o.Now,
+		queueURL:  o.QueueURL,
+		queueWait: o.QueueWait,
+		rebalance: o.Rebalance,
+		grace:     o.DoomedGrace,
+		pollEvery: o.ActivityPollInterval,
+		fleet:     o.Fleet,
+		signals:   map[string]*instanceSignals{},
+		market:    map[string]string{},
+	}
+	if s.log == nil {
+		s.log = hclog.NewNullLogger()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.queueWait <= 0 {
+		s.queueWait = 20
+	}
+	if s.rebalance == "" {
+		s.rebalance = RebalanceDrain
+	}
+	if s.grace <= 0 {
+		s.grace = DefaultDoomedGrace
+	}
+	if s.pollEvery <= 0 {
+		s.pollEvery = DefaultActivityPollInterval
+	}
+	s.failures = newLaunchFailures(s.log, s.now)
+	if o.Fallback != nil {
+		s.fallback = newFallback(s, *o.Fallback)
+	}
+	return s
+}
+
+// Init runs once before the first Observe: it restores an on-demand
+// fallback a previous process left behind (from the group tag), reconciles
+// the fleet shape, and starts the queue consumer.
+func (s *Spot) Init(ctx context.Context) error {
+	if err := restoreFallbackTag(ctx, s); err != nil {
+		return err
+	}
+	if s.fleet != nil {
+		if err := s.reconcileFleet(ctx, *s.fleet); err != nil {
+			return err
+		}
+	}
+	if s.queueURL != "" {
+		s.startConsumer()
+	}
+	return nil
+}
+
+// Observe runs after each successful Refresh (once per Update): it polls
+// the spot requests of the group's spot instances, explains new launch
+// failures while the group is short of capacity, and drives the on-demand
+// fallback. Its failures are logged, never returned: the snapshot stands.
+func (s *Spot) Observe(ctx context.Context, snap *Snapshot) {
+	s.pruneSignals(snap)
+	if err := s.pollSpotRequests(ctx, snap); err != nil {
+		s.pollErrors.log(s.log, s.now(), "checking spot requests for interruption notices failed; relying on other signals until it works again", err)
+	} else {
+		s.pollErrors.reset()
+	}
+	s.logPendingSignals(snap)
+
+	short := snap.Desired > fillingCount(snap)
+	s.failures.observeShortage(short)
+	if short && s.failures.due(s.pollEvery) {
+		if err := s.failures.check(ctx, s.clients.AutoScaling, s.group.Name()); err != nil {
+			s.log.Warn("describing scaling activities failed", "error", err)
+		}
+	}
+	if s.fallback != nil {
+		s.fallback.observe(ctx, snap, short)
+	}
+}
+
+// IncreaseHold is how long Increase should wait before asking for more
+// instances: non-zero only while launches keep failing for lack of capacity
+// (and no on-demand fallback is in force), with exponential back-off.
+func (s *Spot) IncreaseHold() (time.Duration, *LaunchFailure) {
+	if s.fallback != nil && s.fallback.active() {
+		return 0, nil
+	}
+	return s.failures.hold()
+}
+
+// Stop stops the queue consumer and, when the fallback is in force,
+// restores the group's on-demand percentage.
+func (s *Spot) Stop(ctx context.Context) {
+	if s.stopConsumer != nil {
+		s.stopConsumer()
+		<-s.consumerDone
+		s.stopConsumer = nil
+	}
+	if s.fallback != nil {
+		s.fallback.restoreOnStop(ctx)
+	}
+}
+
+// fillingCount is how many members fill desired capacity (launching or in
+// service): desired above it means launches are not happening.
+func fillingCount(snap *Snapshot) int {
+	n := 0
+	for _, i := range snap.Instances {
+		if i.Phase.CountsTowardDesired() {
+			n++
+		}
+	}
+	return n
+}
+
+// onceLog logs a recurring error once, then again only when it changes or
+// after a quiet period.
+type onceLog struct {
+	mu   sync.Mutex
+	last string
+	at   time.Time
+}
+
+const onceLogQuiet = 10 * time.Minute
+
+func (o *onceLog) log(log hclog.Logger, now time.Time, msg string, err error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	text := err.Error()
+	if text == o.last && now.Sub(o.at) < onceLogQuiet {
+		log.Debug(msg, "error", err)
+		return
+	}
+	o.last, o.at = text, now
+	if IsAccessDenied(err) {
+		log.Error(msg, "error", err)
+		return
+	}
+	log.Warn(msg, "error", err)
+}
+
+func (o *onceLog) reset() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.last = ""
+}
