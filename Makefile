@@ -28,13 +28,22 @@ lint:
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
-# The main job on the embedded simulated AWS: no credentials needed.
+# A workload scenario on the embedded simulated AWS, ours vs official-like
+# side by side (no credentials): `make demo SCENARIO=outage`.
+SCENARIO ?= default
 demo:
-	$(GO) run ./cmd/ec2spot-demo
+	$(GO) run ./cmd/ec2spot-demo -scenario $(SCENARIO)
 
 # Serve the simulated AWS on 127.0.0.1 for manual use.
 sim:
 	$(GO) run ./cmd/ec2spot-sim -create-group
+
+# Benchmarks through the plugin binary against the simulator (50 ms API
+# latency); prints the table BENCHMARKS.md keeps. Each benchmark runs once
+# (-benchtime 1x): the samples per figure are set inside.
+BENCH_FLAGS ?=
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 10m ./integration/bench/ -args $(BENCH_FLAGS)
 
 clean:
 	rm -rf bin dist demo-out
@@ -44,7 +53,8 @@ clean:
 # (the directory names its releaser reads: 32-bit ARM is linux/armv6 and
 # linux/armv7, not linux/arm), one flat directory per platform, plus
 # dist/SHA256SUMS (sha256sum format, paths relative to dist/).
-FLEETING_ARTIFACT := gitlab.com/gitlab-org/fleeting/fleeting-artifact/cmd/fleeting-artifact@v0.0.0-20241018172108-3f6e6586dc5c
+# fleeting-artifact is a go.mod tool (pinned there, the version the tests use).
+FLEETING_ARTIFACT := $(GO) tool fleeting-artifact
 DIST_DIR          ?= dist
 DIST_PLATFORMS    ?= linux/amd64 linux/arm64 linux/armv6 linux/armv7 linux/386 linux/s390x linux/ppc64le \
 	darwin/amd64 darwin/arm64 windows/amd64 freebsd/amd64
@@ -90,7 +100,7 @@ release: dist-check
 		*) repo="$(RELEASE_IMAGE)";; \
 	esac; \
 	echo "release: $$repo:$(VERSION)"; \
-	$(GO) run $(FLEETING_ARTIFACT) release -dir $(DIST_DIR) "$$repo:$(VERSION)"
+	$(FLEETING_ARTIFACT) release -dir $(DIST_DIR) "$$repo:$(VERSION)"
 
 # Log fleeting-artifact (Docker CLI config: $DOCKER_CONFIG or ~/.docker) in
 # to the registry; CI passes the job's registry credentials.
@@ -101,4 +111,18 @@ REGISTRY_USER     ?= $(CI_REGISTRY_USER)
 
 release-login:
 	@test -n "$(REGISTRY)" -a -n "$(REGISTRY_USER)" -a -n "$$REGISTRY_PASSWORD$$CI_REGISTRY_PASSWORD" || { echo "release-login: set REGISTRY, REGISTRY_USER and REGISTRY_PASSWORD"; exit 1; }
-	@printf '%s' "$${REGISTRY_PASSWORD:-$$CI_REGISTRY_PASSWORD}" | $(GO) run $(FLEETING_ARTIFACT) login -username "$(REGISTRY_USER)" -password-stdin "$(REGISTRY)"
+	@printf '%s' "$${REGISTRY_PASSWORD:-$$CI_REGISTRY_PASSWORD}" | $(FLEETING_ARTIFACT) login -username "$(REGISTRY_USER)" -password-stdin "$(REGISTRY)"
+
+# Fuzz each target for FUZZ_TIME (their seed corpora also run in `make test`).
+FUZZ_TIME ?= 20s
+FUZZ_TARGETS := ./provider:FuzzDecodeConfig ./ec2spot:FuzzLifecycleMapping ./ec2spot:FuzzEventParsing \
+	./integration/awssim:FuzzAPIRequest
+
+.PHONY: fuzz
+
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t#*:}; \
+		echo "fuzz: $$fn ($$pkg, $(FUZZ_TIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZ_TIME) $$pkg; \
+	done

@@ -56,13 +56,13 @@ var failureRules = []struct {
 }{
 	{FailureSpotQuota, []string{"maxspotinstancecountexceeded", "max spot instance count exceeded", "spot instance count exceeded"},
 		"the account's spot vCPU quota is used up: request a quota increase (Service Quotas: EC2 \"All Standard Spot Instance Requests\"), or enable on_demand_fallback"},
-	{FailureSpotCapacity, []string{"no spot capacity", "spot capacity not available", "capacity-not-available", "insufficient spot capacity"},
+	{FailureSpotCapacity, []string{"no spot capacity", "spot capacity not available", "capacity-not-available", "insufficient spot capacity", "spotmaxpricetoolow", "could not launch spot instances"},
 		"AWS has no spot capacity in the group's pools: add instance types and availability zones (fleet.instance_types), use price-capacity-optimized, or enable on_demand_fallback"},
 	{FailureOnDemandCapacity, []string{"insufficientinstancecapacity", "do not have sufficient", "insufficient capacity"},
 		"AWS has no capacity for these instance types in this availability zone: add instance types or availability zones to the group"},
 	{FailureQuota, []string{"vcpulimitexceeded", "vcpu limit", "instancelimitexceeded", "limit exceeded", "quota"},
 		"an account quota is used up: request an increase in Service Quotas (EC2 On-Demand vCPUs) or lower max_instances"},
-	{FailureImage, []string{"image id", "ami", "invalidamiid"},
+	{FailureImage, []string{"image id", "ami-", "invalidamiid"},
 		"the launch template's AMI does not exist or is not shared with this account/region: update the launch template's image"},
 	{FailureLaunchTemplate, []string{"launch template"},
 		"the group's launch template (or version) is missing or invalid: fix the launch template or the group's reference to it"},
@@ -108,6 +108,7 @@ type launchFailures struct {
 	latest      *LaunchFailure       // newest failure of the current shortage
 	capacityRun int                  // capacity failures in a row
 	holdUntil   time.Time
+	announced   time.Time // the holdUntil last reported as new by hold
 }
 
 func newLaunchFailures(log hclog.Logger, now func() time.Time) *launchFailures {
@@ -137,7 +138,7 @@ func (f *launchFailures) due(every time.Duration) bool {
 }
 
 // check reads the newest activities and handles the failures among them.
-func (f *launchFailures) check(ctx context.Context, api SpotAutoScalingAPI, group string) error {
+func (f *launchFailures) check(ctx context.Context, api AutoScalingAPI, group string) error {
 	out, err := api.DescribeScalingActivities(ctx, &autoscaling.DescribeScalingActivitiesInput{
 		AutoScalingGroupName: aws.String(group),
 		MaxRecords:           aws.Int32(activityPage),
@@ -145,9 +146,9 @@ func (f *launchFailures) check(ctx context.Context, api SpotAutoScalingAPI, grou
 	if err != nil {
 		return explain("autoscaling:DescribeScalingActivities", err)
 	}
-	// Oldest first, so the newest failure ends up as latest.
-	for i := len(out.Activities) - 1; i >= 0; i-- {
-		a := out.Activities[i]
+	// Newest first (as AWS lists them): of several failures with one cause,
+	// the newest is the one logged.
+	for _, a := range out.Activities {
 		if a.StatusCode != types.ScalingActivityStatusCodeFailed && a.StatusCode != types.ScalingActivityStatusCodeCancelled {
 			continue
 		}
@@ -180,7 +181,9 @@ func (f *launchFailures) handle(lf LaunchFailure) {
 		f.seen = map[string]bool{lf.ActivityID: true}
 	}
 	now := f.now()
-	f.latest = &lf
+	if f.latest == nil || !lf.StartTime.Before(f.latest.StartTime) {
+		f.latest = &lf
+	}
 	if lf.Class.Capacity() {
 		f.capacityRun++
 		hold := maxIncreaseHold
@@ -204,16 +207,19 @@ func (f *launchFailures) handle(lf LaunchFailure) {
 	}
 }
 
-// hold is the remaining Increase back-off and the failure behind it.
-func (f *launchFailures) hold() (time.Duration, *LaunchFailure) {
+// hold is the remaining Increase back-off and the failure behind it; fresh
+// is true the first time a back-off period is reported (to log it once).
+func (f *launchFailures) hold() (d time.Duration, lf *LaunchFailure, fresh bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	d := f.holdUntil.Sub(f.now())
+	d = f.holdUntil.Sub(f.now())
 	if d <= 0 || f.latest == nil {
-		return 0, nil
+		return 0, nil, false
 	}
-	lf := *f.latest
-	return d, &lf
+	fresh = !f.announced.Equal(f.holdUntil)
+	f.announced = f.holdUntil
+	c := *f.latest
+	return d, &c, fresh
 }
 
 // latestFailure is the newest failure of the current shortage, if any.

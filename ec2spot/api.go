@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2instanceconnect"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
 
 // The interfaces below list exactly the SDK calls the plugin makes, with the
@@ -21,6 +22,15 @@ import (
 type AutoScalingAPI interface {
 	DescribeAutoScalingGroups(ctx context.Context, params *autoscaling.DescribeAutoScalingGroupsInput, optFns ...func(*autoscaling.Options)) (*autoscaling.DescribeAutoScalingGroupsOutput, error)
 	DescribePolicies(ctx context.Context, params *autoscaling.DescribePoliciesInput, optFns ...func(*autoscaling.Options)) (*autoscaling.DescribePoliciesOutput, error)
+	// Launch-failure explanations and the on-demand fallback.
+	DescribeScalingActivities(ctx context.Context, params *autoscaling.DescribeScalingActivitiesInput, optFns ...func(*autoscaling.Options)) (*autoscaling.DescribeScalingActivitiesOutput, error)
+	// The on-demand fallback (percentage and its record in a group tag)
+	// and the fleet shape.
+	UpdateAutoScalingGroup(ctx context.Context, params *autoscaling.UpdateAutoScalingGroupInput, optFns ...func(*autoscaling.Options)) (*autoscaling.UpdateAutoScalingGroupOutput, error)
+	CreateOrUpdateTags(ctx context.Context, params *autoscaling.CreateOrUpdateTagsInput, optFns ...func(*autoscaling.Options)) (*autoscaling.CreateOrUpdateTagsOutput, error)
+	DeleteTags(ctx context.Context, params *autoscaling.DeleteTagsInput, optFns ...func(*autoscaling.Options)) (*autoscaling.DeleteTagsOutput, error)
+	// Synchronous launches (launch_mode = "synchronous").
+	LaunchInstances(ctx context.Context, params *autoscaling.LaunchInstancesInput, optFns ...func(*autoscaling.Options)) (*autoscaling.LaunchInstancesOutput, error)
 	SetDesiredCapacity(ctx context.Context, params *autoscaling.SetDesiredCapacityInput, optFns ...func(*autoscaling.Options)) (*autoscaling.SetDesiredCapacityOutput, error)
 	TerminateInstanceInAutoScalingGroup(ctx context.Context, params *autoscaling.TerminateInstanceInAutoScalingGroupInput, optFns ...func(*autoscaling.Options)) (*autoscaling.TerminateInstanceInAutoScalingGroupOutput, error)
 }
@@ -29,6 +39,8 @@ type AutoScalingAPI interface {
 type EC2API interface {
 	DescribeInstances(ctx context.Context, params *ec2.DescribeInstancesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error)
 	GetPasswordData(ctx context.Context, params *ec2.GetPasswordDataInput, optFns ...func(*ec2.Options)) (*ec2.GetPasswordDataOutput, error)
+	// Spot interruption notices, polled once per Update.
+	DescribeSpotInstanceRequests(ctx context.Context, params *ec2.DescribeSpotInstanceRequestsInput, optFns ...func(*ec2.Options)) (*ec2.DescribeSpotInstanceRequestsOutput, error)
 }
 
 // InstanceConnectAPI is the subset of the EC2 Instance Connect client the
@@ -37,20 +49,31 @@ type InstanceConnectAPI interface {
 	SendSSHPublicKey(ctx context.Context, params *ec2instanceconnect.SendSSHPublicKeyInput, optFns ...func(*ec2instanceconnect.Options)) (*ec2instanceconnect.SendSSHPublicKeyOutput, error)
 }
 
+// SQSAPI is the subset of the SQS client the interruption queue consumer
+// uses (only with interruption_queue_url).
+type SQSAPI interface {
+	ReceiveMessage(ctx context.Context, params *sqs.ReceiveMessageInput, optFns ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error)
+	DeleteMessage(ctx context.Context, params *sqs.DeleteMessageInput, optFns ...func(*sqs.Options)) (*sqs.DeleteMessageOutput, error)
+}
+
 // The real clients must satisfy the interfaces, and the interfaces the
 // paginators.
 var (
 	_ AutoScalingAPI     = (*autoscaling.Client)(nil)
 	_ EC2API             = (*ec2.Client)(nil)
 	_ InstanceConnectAPI = (*ec2instanceconnect.Client)(nil)
+	_ SQSAPI             = (*sqs.Client)(nil)
 
 	_ autoscaling.DescribeAutoScalingGroupsAPIClient = AutoScalingAPI(nil)
 	_ autoscaling.DescribePoliciesAPIClient          = AutoScalingAPI(nil)
+	_ autoscaling.DescribeScalingActivitiesAPIClient = AutoScalingAPI(nil)
+	_ ec2.DescribeSpotInstanceRequestsAPIClient      = EC2API(nil)
 )
 
-// Clients bundles the three service clients.
+// Clients bundles the service clients.
 type Clients struct {
 	AutoScaling     AutoScalingAPI
 	EC2             EC2API
 	InstanceConnect InstanceConnectAPI
+	SQS             SQSAPI
 }

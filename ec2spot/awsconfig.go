@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2instanceconnect"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
@@ -35,6 +36,9 @@ type AWSOptions struct {
 	RetryMaxAttempts int
 	// RetryBackoff overrides the retry delays (tests use zero delays).
 	RetryBackoff retry.BackoffDelayer
+	// RateLimits are client-side budgets per API family, shared by every
+	// client built from the configuration; zero rates are unlimited.
+	RateLimits RateLimits
 
 	// IMDSRegionTimeout bounds the instance-metadata region lookup made
 	// when no region is configured; 0 = 5s.
@@ -97,6 +101,10 @@ func LoadAWSConfig(ctx context.Context, o AWSOptions) (aws.Config, error) {
 		cfg = withIMDS
 	}
 
+	// One limiter set per configuration: every client built from it
+	// shares the budgets (STS and SQS calls are not budgeted).
+	cfg.APIOptions = append(cfg.APIOptions, newLimiterSet(o.RateLimits).apiOption)
+
 	if ar := o.AssumeRole; ar != nil {
 		provider := stscreds.NewAssumeRoleProvider(sts.NewFromConfig(cfg), ar.RoleARN, func(ao *stscreds.AssumeRoleOptions) {
 			if ar.ExternalID != "" {
@@ -133,6 +141,7 @@ func newRetryer(o AWSOptions) aws.Retryer {
 		if o.RetryMaxAttempts > 0 {
 			so.MaxAttempts = o.RetryMaxAttempts
 		}
+		so.Backoff = newThrottleAwareBackoff()
 		if o.RetryBackoff != nil {
 			so.Backoff = o.RetryBackoff
 		}
@@ -153,6 +162,7 @@ func NewClients(cfg aws.Config) Clients {
 		AutoScaling:     autoscaling.NewFromConfig(cfg),
 		EC2:             ec2.NewFromConfig(cfg),
 		InstanceConnect: ec2instanceconnect.NewFromConfig(cfg),
+		SQS:             sqs.NewFromConfig(cfg),
 	}
 }
 

@@ -134,33 +134,106 @@ func (g *Group) Decrease(ctx context.Context, ids []string) ([]DecreaseOutcome, 
 }
 
 // terminateAll runs the terminate calls for out[idx], bounded in parallel,
-// and records each result in place.
+// and records each result in place. Up to TerminateConcurrency ids go one
+// per call; beyond that they are batched, so a large scale-down costs about
+// TerminateConcurrency calls of the account's shared Auto Scaling budget
+// instead of one per instance.
 func (g *Group) terminateAll(ctx context.Context, snap *Snapshot, out []DecreaseOutcome, idx []int) {
+	// A retained instance no longer fills desired capacity: decrementing
+	// for it would shrink the group below what the plugin asked for.
+	var withDecrement, without []int
+	for _, n := range idx {
+		if inst, _ := snap.Instance(out[n].ID); inst.Phase == PhaseRetained {
+			without = append(without, n)
+		} else {
+			withDecrement = append(withDecrement, n)
+		}
+	}
+	size := batchSize(len(idx), g.terminateConcurrency)
+	var batches []terminateBatch
+	for _, part := range []struct {
+		idx       []int
+		decrement bool
+	}{{withDecrement, true}, {without, false}} {
+		for start := 0; start < len(part.idx); start += size {
+			batches = append(batches, terminateBatch{idx: part.idx[start:min(start+size, len(part.idx))], decrement: part.decrement})
+		}
+	}
+
 	sem := make(chan struct{}, g.terminateConcurrency)
 	var wg sync.WaitGroup
-	for _, n := range idx {
+	for _, b := range batches {
 		wg.Add(1)
 		sem <- struct{}{}
-		// A retained instance no longer fills desired capacity: decrementing
-		// for it would shrink the group below what the plugin asked for.
-		inst, _ := snap.Instance(out[n].ID)
-		decrement := inst.Phase != PhaseRetained
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			_, err := g.clients.AutoScaling.TerminateInstanceInAutoScalingGroup(ctx, &autoscaling.TerminateInstanceInAutoScalingGroupInput{
-				InstanceId:                     aws.String(out[n].ID),
-				ShouldDecrementDesiredCapacity: aws.Bool(decrement),
-			})
-			if err != nil {
-				out[n].Status = DecreaseFailed
-				out[n].Err = explain("autoscaling:TerminateInstanceInAutoScalingGroup", err)
-				return
-			}
-			g.terminated(out[n].ID, decrement)
+			g.terminateBatch(ctx, out, b)
 		}()
 	}
 	wg.Wait()
+}
+
+// maxTerminateBatch is Auto Scaling's limit of InstanceIds per call.
+const maxTerminateBatch = 100
+
+// batchSize spreads n ids over at most concurrency calls of up to
+// maxTerminateBatch ids each.
+func batchSize(n, concurrency int) int {
+	return min(max((n+concurrency-1)/concurrency, 1), maxTerminateBatch)
+}
+
+type terminateBatch struct {
+	idx       []int
+	decrement bool
+}
+
+// terminateBatch terminates one batch. Auto Scaling rejects a whole batch
+// when one id is invalid (typically already gone), so a rejected batch is
+// retried one id per call; other failures (throttling, network) fail the
+// batch, which fleeting asks for again.
+func (g *Group) terminateBatch(ctx context.Context, out []DecreaseOutcome, b terminateBatch) {
+	if len(b.idx) == 1 {
+		g.terminateOne(ctx, out, b.idx[0], b.decrement)
+		return
+	}
+	ids := make([]string, len(b.idx))
+	for k, n := range b.idx {
+		ids[k] = out[n].ID
+	}
+	_, err := g.clients.AutoScaling.TerminateInstanceInAutoScalingGroup(ctx, &autoscaling.TerminateInstanceInAutoScalingGroupInput{
+		AutoScalingGroupName:           aws.String(g.name),
+		InstanceIds:                    ids,
+		ShouldDecrementDesiredCapacity: aws.Bool(b.decrement),
+	})
+	switch {
+	case err == nil:
+		for _, id := range ids {
+			g.terminated(id, b.decrement)
+		}
+	case isValidationError(err):
+		for _, n := range b.idx {
+			g.terminateOne(ctx, out, n, b.decrement)
+		}
+	default:
+		err = explain("autoscaling:TerminateInstanceInAutoScalingGroup", err)
+		for _, n := range b.idx {
+			out[n].Status, out[n].Err = DecreaseFailed, err
+		}
+	}
+}
+
+func (g *Group) terminateOne(ctx context.Context, out []DecreaseOutcome, n int, decrement bool) {
+	_, err := g.clients.AutoScaling.TerminateInstanceInAutoScalingGroup(ctx, &autoscaling.TerminateInstanceInAutoScalingGroupInput{
+		InstanceId:                     aws.String(out[n].ID),
+		ShouldDecrementDesiredCapacity: aws.Bool(decrement),
+	})
+	if err != nil {
+		out[n].Status = DecreaseFailed
+		out[n].Err = explain("autoscaling:TerminateInstanceInAutoScalingGroup", err)
+		return
+	}
+	g.terminated(out[n].ID, decrement)
 }
 
 // terminated records one successful terminate call.

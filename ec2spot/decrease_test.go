@@ -268,3 +268,34 @@ func TestClassifyForDecrease(t *testing.T) {
 		t.Errorf("left: %v", got)
 	}
 }
+
+func TestDecreaseBatches(t *testing.T) {
+	for n, want := range map[[2]int]int{{1, 10}: 1, {10, 10}: 1, {11, 10}: 2, {25, 10}: 3, {1000, 10}: 100, {5000, 10}: 100} {
+		if got := batchSize(n[0], n[1]); got != want {
+			t.Errorf("batchSize(%d, %d) = %d, want %d", n[0], n[1], got, want)
+		}
+	}
+
+	s := fastSim(t, awssim.Options{})
+	g := newTestGroup(t, s, awssim.GroupSpec{Desired: 40, MaxSize: 40})
+	ids := inService(t, g, 40)
+	// One rejected batch (as when one of its ids left meanwhile) is retried
+	// id by id; the others stay batched.
+	s.InjectFault(awssim.Fault{Service: "autoscaling", Action: "TerminateInstanceInAutoScalingGroup", Code: "ValidationError", Message: "Instance Id not found", Count: 1})
+	s.ResetCalls()
+	out, err := g.Decrease(testCtx(t), ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range out {
+		if o.Status != DecreaseRequested {
+			t.Errorf("%s: %v %v", o.ID, o.Status, o.Err)
+		}
+	}
+	if got := s.CallCount("autoscaling", "TerminateInstanceInAutoScalingGroup"); got != 10+4 {
+		t.Errorf("terminate calls = %d, want 10 batches of 4 plus 4 single retries", got)
+	}
+	if gr, _ := s.Group("runners"); gr.Desired != 0 {
+		t.Errorf("desired = %d, want 0", gr.Desired)
+	}
+}

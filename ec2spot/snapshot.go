@@ -114,6 +114,7 @@ func newSnapshot(g *types.AutoScalingGroup, takenAt time.Time) *Snapshot {
 		MaxInstanceLifetime:              int(aws.ToInt32(g.MaxInstanceLifetime)),
 		WarmPool:                         g.WarmPoolConfiguration != nil,
 		Weights:                          map[string]string{},
+		Instances:                        make([]Instance, 0, len(g.Instances)),
 		byID:                             make(map[string]int, len(g.Instances)),
 		TakenAt:                          takenAt,
 	}

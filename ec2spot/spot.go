@@ -35,8 +35,9 @@ const (
 
 // SpotOptions configure the spot features of a group.
 type SpotOptions struct {
-	Group   *Group
-	Clients SpotClients
+	Group *Group
+	// Clients default to the group's.
+	Clients Clients
 	Log     hclog.Logger // nil = discard
 	Now     func() time.Time
 
@@ -62,7 +63,7 @@ type SpotOptions struct {
 // states), launch failures, the on-demand fallback and the fleet shape.
 type Spot struct {
 	group   *Group
-	clients SpotClients
+	clients Clients
 	log     hclog.Logger
 	now     func() time.Time
 
@@ -81,6 +82,12 @@ type Spot struct {
 	// market caches what the spot request poll learnt: "spot" or
 	// "on-demand" per instance id.
 	market map[string]string
+	// azs are the group's availability zones (synchronous launches).
+	azs []string
+	// syncShort: the last synchronous launch fell short for lack of
+	// capacity. LaunchInstances leaves no unfilled desired capacity behind,
+	// so this is the shortage the fallback watches in that mode.
+	syncShort bool
 
 	stopConsumer context.CancelFunc
 	consumerDone chan struct{}
@@ -101,6 +108,9 @@ func NewSpot(o SpotOptions) *Spot {
 		fleet:     o.Fleet,
 		signals:   map[string]*instanceSignals{},
 		market:    map[string]string{},
+	}
+	if s.clients.AutoScaling == nil {
+		s.clients = o.Group.clients
 	}
 	if s.log == nil {
 		s.log = hclog.NewNullLogger()
@@ -128,21 +138,30 @@ func NewSpot(o SpotOptions) *Spot {
 }
 
 // Init runs once before the first Observe: it restores an on-demand
-// fallback a previous process left behind (from the group tag), reconciles
-// the fleet shape, and starts the queue consumer.
+// fallback a previous process left behind (from the group tag) and
+// reconciles the fleet shape.
 func (s *Spot) Init(ctx context.Context) error {
-	if err := restoreFallbackTag(ctx, s); err != nil {
+	g, err := describeGroupSettings(ctx, s.clients.AutoScaling, s.group.Name())
+	if err != nil {
 		return err
 	}
+	s.mu.Lock()
+	s.azs = append([]string(nil), g.AvailabilityZones...)
+	s.mu.Unlock()
+	restoreFallbackTag(ctx, s, g)
 	if s.fleet != nil {
-		if err := s.reconcileFleet(ctx, *s.fleet); err != nil {
+		if err := s.reconcileFleet(ctx, g, *s.fleet); err != nil {
 			return err
 		}
 	}
-	if s.queueURL != "" {
+	return nil
+}
+
+// Start starts the interruption queue consumer, if a queue is configured.
+func (s *Spot) Start() {
+	if s.queueURL != "" && s.stopConsumer == nil {
 		s.startConsumer()
 	}
-	return nil
 }
 
 // Observe runs after each successful Refresh (once per Update): it polls
@@ -150,6 +169,9 @@ func (s *Spot) Init(ctx context.Context) error {
 // failures while the group is short of capacity, and drives the on-demand
 // fallback. Its failures are logged, never returned: the snapshot stands.
 func (s *Spot) Observe(ctx context.Context, snap *Snapshot) {
+	if s == nil {
+		return
+	}
 	s.pruneSignals(snap)
 	if err := s.pollSpotRequests(ctx, snap); err != nil {
 		s.pollErrors.log(s.log, s.now(), "checking spot requests for interruption notices failed; relying on other signals until it works again", err)
@@ -158,7 +180,9 @@ func (s *Spot) Observe(ctx context.Context, snap *Snapshot) {
 	}
 	s.logPendingSignals(snap)
 
-	short := snap.Desired > fillingCount(snap)
+	s.mu.Lock()
+	short := snap.Desired > fillingCount(snap) || s.syncShort
+	s.mu.Unlock()
 	s.failures.observeShortage(short)
 	if short && s.failures.due(s.pollEvery) {
 		if err := s.failures.check(ctx, s.clients.AutoScaling, s.group.Name()); err != nil {
@@ -173,9 +197,10 @@ func (s *Spot) Observe(ctx context.Context, snap *Snapshot) {
 // IncreaseHold is how long Increase should wait before asking for more
 // instances: non-zero only while launches keep failing for lack of capacity
 // (and no on-demand fallback is in force), with exponential back-off.
-func (s *Spot) IncreaseHold() (time.Duration, *LaunchFailure) {
-	if s.fallback != nil && s.fallback.active() {
-		return 0, nil
+// fresh is true the first time a back-off period is reported.
+func (s *Spot) IncreaseHold() (hold time.Duration, cause *LaunchFailure, fresh bool) {
+	if s == nil || (s.fallback != nil && s.fallback.active()) {
+		return 0, nil, false
 	}
 	return s.failures.hold()
 }
@@ -183,6 +208,9 @@ func (s *Spot) IncreaseHold() (time.Duration, *LaunchFailure) {
 // Stop stops the queue consumer and, when the fallback is in force,
 // restores the group's on-demand percentage.
 func (s *Spot) Stop(ctx context.Context) {
+	if s == nil {
+		return
+	}
 	if s.stopConsumer != nil {
 		s.stopConsumer()
 		<-s.consumerDone

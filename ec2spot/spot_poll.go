@@ -53,7 +53,7 @@ func (s *Spot) pollSpotRequests(ctx context.Context, snap *Snapshot) error {
 				}
 				found[id] = true
 				s.setMarket(id, marketSpot)
-				if sig, ok := spotRequestSignal(r); ok {
+				if sig, ok := spotRequestSignal(r); ok && !s.group.terminationRequested(id) {
 					s.record(id, sig)
 				}
 			}

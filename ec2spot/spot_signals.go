@@ -84,6 +84,12 @@ func (s *Spot) record(id string, sig Signal) {
 	is.byKind[sig.Kind] = sig
 	s.mu.Unlock()
 
+	// Spot notices are logged at once; state changes and terminations at
+	// the next Observe, when a termination the plugin requested itself (its
+	// event can beat the terminate call's return) is known and left out.
+	if sig.Kind != SignalInterruption && sig.Kind != SignalRebalance {
+		return
+	}
 	if snap := s.group.Latest(); snap != nil {
 		if inst, ok := snap.Instance(id); ok {
 			s.logSignals(inst)
@@ -104,6 +110,9 @@ type Verdict struct {
 // Verdict returns what is known against the instance; the zero Verdict when
 // nothing is.
 func (s *Spot) Verdict(id string) Verdict {
+	if s == nil {
+		return Verdict{}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	is := s.signals[id]
@@ -191,6 +200,16 @@ func (s *Spot) logSignals(inst Instance) {
 		market = "unknown"
 	}
 
+	doomLogged := false
+	s.mu.Lock()
+	if is != nil {
+		for k, done := range is.logged {
+			if done && k != SignalRebalance && !containsSignal(todo, k) {
+				doomLogged = true
+			}
+		}
+	}
+	s.mu.Unlock()
 	for _, sig := range todo {
 		kv := []any{
 			"instance", inst.ID, "instance_type", inst.InstanceType, "availability_zone", inst.AvailabilityZone,
@@ -199,6 +218,18 @@ func (s *Spot) logSignals(inst Instance) {
 		}
 		if !sig.NoticeTime.IsZero() {
 			kv = append(kv, "notice_time", sig.NoticeTime.UTC().Format(time.RFC3339))
+		}
+		if (sig.Kind == SignalStopped || sig.Kind == SignalTerminating) && s.group.terminationRequested(inst.ID) {
+			s.log.Trace("signal of an instance the plugin is terminating itself", kv...)
+			continue
+		}
+		if sig.dooms() && doomLogged {
+			// Already explained (e.g. the interruption before the state change).
+			s.log.Debug("further signal for an instance already reported doomed", kv...)
+			continue
+		}
+		if sig.dooms() {
+			doomLogged = true
 		}
 		switch sig.Kind {
 		case SignalInterruption:
@@ -216,6 +247,15 @@ func (s *Spot) logSignals(inst Instance) {
 			}
 		}
 	}
+}
+
+func containsSignal(l []Signal, k SignalKind) bool {
+	for _, s := range l {
+		if s.Kind == k {
+			return true
+		}
+	}
+	return false
 }
 
 // timeLeft estimates the time until AWS takes the instance: two minutes

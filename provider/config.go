@@ -24,6 +24,17 @@ type Config struct {
 	AssumeRole       *AssumeRole `json:"assume_role"`
 	RetryMode        string      `json:"retry_mode"`
 	RetryMaxAttempts int         `json:"retry_max_attempts"`
+
+	// Spot features (spot_config.go).
+	InterruptionQueueURL string            `json:"interruption_queue_url"`
+	Rebalance            string            `json:"rebalance"`
+	OnDemandFallback     *OnDemandFallback `json:"on_demand_fallback"`
+	Fleet                *Fleet            `json:"fleet"`
+	LaunchMode           string            `json:"launch_mode"`
+
+	// API budgets (config_ratelimits.go).
+	APIRateLimits *APIRateLimits `json:"api_rate_limits"`
+	APIRateBursts *APIRateBursts `json:"api_rate_bursts"`
 }
 
 // AssumeRole is plugin_config.assume_role.
@@ -56,6 +67,13 @@ var configFields = []field{
 	{"assume_role", nil}, // a table: decoded key by key, see decodeAssumeRole
 	{"retry_mode", func(c *Config, r json.RawMessage) error { return decodeValue(r, &c.RetryMode) }},
 	{"retry_max_attempts", func(c *Config, r json.RawMessage) error { return decodeValue(r, &c.RetryMaxAttempts) }},
+	{"interruption_queue_url", func(c *Config, r json.RawMessage) error { return decodeValue(r, &c.InterruptionQueueURL) }},
+	{"rebalance", func(c *Config, r json.RawMessage) error { return decodeValue(r, &c.Rebalance) }},
+	{"on_demand_fallback", nil}, // tables: decoded key by key, see decodeTable
+	{"fleet", nil},
+	{"launch_mode", func(c *Config, r json.RawMessage) error { return decodeValue(r, &c.LaunchMode) }},
+	{"api_rate_limits", nil},
+	{"api_rate_bursts", nil},
 }
 
 type assumeRoleField struct {
@@ -96,8 +114,19 @@ func decodeConfig(data []byte) (Config, []error) {
 			errs = append(errs, unknownKey("", key, known))
 			continue
 		}
-		if f.key == "assume_role" {
+		switch f.key {
+		case "assume_role":
 			c.AssumeRole, err = decodeAssumeRole(obj[key], &errs)
+		case "on_demand_fallback":
+			c.OnDemandFallback, err = decodeTable(f.key, obj[key], fallbackFields, &errs)
+		case "fleet":
+			c.Fleet, err = decodeTable(f.key, obj[key], fleetFields, &errs)
+		case "api_rate_limits":
+			c.APIRateLimits, err = decodeTable(f.key, obj[key], apiRateLimitFields, &errs)
+		case "api_rate_bursts":
+			c.APIRateBursts, err = decodeTable(f.key, obj[key], apiRateBurstFields, &errs)
+		}
+		if f.decode == nil {
 			if err != nil {
 				errs = append(errs, fmt.Errorf("%s %q: %w", msgInvalid, f.key, err))
 			}
@@ -201,6 +230,8 @@ func kindName(goKind string) string {
 		return "a string"
 	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64":
 		return "an integer"
+	case "float32", "float64":
+		return "a number"
 	case "bool":
 		return "true or false"
 	case "struct", "map":
@@ -238,7 +269,7 @@ func jsonKind(raw []byte) string {
 
 // Defaults, applied in applyDefaults and nowhere else.
 const (
-	DefaultRetryMode        = "standard"
+	DefaultRetryMode        = "adaptive"
 	DefaultRetryMaxAttempts = 3
 	DefaultSessionName      = "fleeting-plugin-ec2spot"
 )
@@ -255,6 +286,8 @@ func (c *Config) applyDefaults() {
 	if c.AssumeRole != nil && c.AssumeRole.SessionName == "" {
 		c.AssumeRole.SessionName = DefaultSessionName
 	}
+	c.applySpotDefaults()
+	c.applyRateLimitDefaults()
 }
 
 func expandHome(p string) string {
@@ -324,5 +357,6 @@ func (c *Config) validate() []error {
 	if c.RetryMaxAttempts < 1 || c.RetryMaxAttempts > 20 {
 		invalid("retry_max_attempts", "%d (want 1 to 20)", c.RetryMaxAttempts)
 	}
-	return errs
+	errs = append(errs, c.validateRateLimits()...)
+	return append(errs, c.validateSpot()...)
 }

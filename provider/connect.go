@@ -39,6 +39,9 @@ func (g *InstanceGroup) ConnectInfo(ctx context.Context, id string) (provider.Co
 		return provider.ConnectInfo{}, err
 	}
 	info := provider.ConnectInfo{ConnectorConfig: g.settings.ConnectorConfig, ID: id}
+	if v := g.spotFeatures().Verdict(id); v.Deleting {
+		return provider.ConnectInfo{}, fmt.Errorf("connect info for %s: AWS is taking the instance: %s", id, v.Reason)
+	}
 
 	d, err := group.Details(ctx, id)
 	if err != nil {
@@ -122,11 +125,17 @@ func goArch(ec2Arch string) string {
 	}
 }
 
-// Heartbeat reports ErrInstanceUnhealthy when the latest snapshot shows the
-// instance unhealthy, leaving, or gone. It makes no API call.
+// Heartbeat reports ErrInstanceUnhealthy when AWS announced it takes the
+// instance (spot interruption, EC2 stop or termination, Auto Scaling
+// termination) or recommends rebalancing it (rebalance = "drain"), or when
+// the latest snapshot shows it unhealthy, leaving, or gone. It makes no API
+// call.
 func (g *InstanceGroup) Heartbeat(_ context.Context, id string) error {
 	group, _, err := g.ready()
 	if err != nil {
+		return err
+	}
+	if err := spotUnhealthy(g.spotFeatures(), id); err != nil {
 		return err
 	}
 	snap := group.Latest()

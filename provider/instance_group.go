@@ -30,12 +30,14 @@ type InstanceGroup struct {
 	// Test hooks, applied last.
 	awsOptions   func(*ec2spot.AWSOptions)
 	groupOptions func(*ec2spot.GroupOptions)
+	spotOptions  func(*ec2spot.SpotOptions)
 
 	mu       sync.Mutex // guards initialisation
 	log      hclog.Logger
 	settings provider.Settings
 	region   string
 	group    *ec2spot.Group
+	spot     *ec2spot.Spot
 }
 
 var _ provider.InstanceGroup = (*InstanceGroup)(nil)
@@ -92,17 +94,38 @@ func (g *InstanceGroup) Init(ctx context.Context, log hclog.Logger, settings pro
 
 	snap, _, err := group.Refresh(ctx)
 	if err != nil {
-		return provider.ProviderInfo{}, err
+		return provider.ProviderInfo{}, g.checkPermissions(ctx, group, settings, err)
+	}
+	spotOpts := cfg.spotOptions()
+	spotOpts.Group, spotOpts.Log = group, g.log
+	if g.spotOptions != nil {
+		g.spotOptions(&spotOpts)
+	}
+	spot := ec2spot.NewSpot(spotOpts)
+	// Before the setup check, so it sees the fleet shape the config asks for.
+	if err := spot.Init(ctx); err != nil {
+		return provider.ProviderInfo{}, g.checkPermissions(ctx, group, settings, err)
+	}
+	if spotOpts.Fleet != nil {
+		if snap, _, err = group.Refresh(ctx); err != nil {
+			return provider.ProviderInfo{}, err
+		}
 	}
 	findings, err := group.CheckSetup(ctx, snap)
 	if err != nil {
-		return provider.ProviderInfo{}, err
+		return provider.ProviderInfo{}, g.checkPermissions(ctx, group, settings, err)
 	}
 	if err := g.reportSetup(findings); err != nil {
 		return provider.ProviderInfo{}, err
 	}
+	if err := g.checkPermissions(ctx, group, settings, nil); err != nil {
+		return provider.ProviderInfo{}, err
+	}
 
 	g.group = group
+	g.spot = spot
+	spot.Start()
+	g.log.Info("spot handling", spotSummary(cfg)...)
 	g.settings = settings
 	version := g.versionInfo()
 	g.log.Info("instance group ready",
@@ -124,6 +147,7 @@ func (g *InstanceGroup) awsOptionsFor(cfg Config) ec2spot.AWSOptions {
 		CredentialsFile:  cfg.CredentialsFile,
 		RetryMode:        aws.RetryMode(cfg.RetryMode),
 		RetryMaxAttempts: cfg.RetryMaxAttempts,
+		RateLimits:       cfg.rateLimits(),
 	}
 	if a := cfg.AssumeRole; a != nil {
 		o.AssumeRole = &ec2spot.AssumeRoleOptions{
@@ -184,10 +208,13 @@ func (g *InstanceGroup) Resume(context.Context, []string) ([]string, error) {
 	return nil, provider.ErrSuspendResumeNotSupported
 }
 
-// Shutdown releases nothing and deletes nothing: removing instances on
-// shutdown is the runner's decision (delete_instances_on_shutdown).
-func (g *InstanceGroup) Shutdown(context.Context) error {
+// Shutdown stops the interruption queue consumer and ends an on-demand
+// fallback in force (restoring the group's percentage). It deletes
+// nothing: removing instances on shutdown is the runner's decision
+// (delete_instances_on_shutdown).
+func (g *InstanceGroup) Shutdown(ctx context.Context) error {
 	if _, log, err := g.ready(); err == nil {
+		g.spotFeatures().Stop(ctx)
 		log.Info("shutting down; instances are left to the runner")
 	}
 	return nil

@@ -15,12 +15,25 @@ func (g *InstanceGroup) Increase(ctx context.Context, n int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	res, err := group.Increase(ctx, n)
+	if spotHold(g.spotFeatures(), log, n) {
+		return 0, nil
+	}
+	var res ec2spot.IncreaseResult
+	if g.config.LaunchMode == LaunchModeSynchronous {
+		var poolErrs []ec2spot.PoolError
+		res, poolErrs, err = g.spotFeatures().LaunchSync(ctx, n)
+		if err == nil && len(poolErrs) > 0 {
+			log.Warn("synchronous launch fell short in some pools; the rest of the request stays queued in the runner",
+				"asked", n, "launched", res.Requested, "pool_errors", len(poolErrs))
+		}
+	} else {
+		res, err = group.Increase(ctx, n)
+	}
 	if err != nil {
 		log.Error("requesting instances failed", "requested", n, "desired_capacity", res.From, "max_size", res.MaxSize, "error", err)
 		return 0, err
 	}
-	if res.Requested < n {
+	if res.Requested < n && res.Desired >= res.MaxSize {
 		log.Warn("requested fewer instances than asked: the group reached its MaxSize",
 			"asked", n, "requested", res.Requested, "desired_capacity", res.Desired, "max_size", res.MaxSize)
 	}

@@ -26,10 +26,12 @@ func (g *InstanceGroup) Update(ctx context.Context, fn func(id string, state pro
 		log.Warn("desired capacity changed outside the plugin (scaling policy, scheduled action, console or another runner?); adopting the group's value",
 			"expected_desired_capacity", drift.Expected, "observed_desired_capacity", drift.Observed)
 	}
+	spot := g.spotFeatures()
+	spot.Observe(ctx, snap)
 	for _, inst := range snap.Instances {
 		state, ok := stateFor(log, inst)
 		if ok {
-			fn(inst.ID, state)
+			fn(inst.ID, spotState(spot, inst.ID, state))
 		}
 	}
 	return nil
@@ -40,7 +42,9 @@ func (g *InstanceGroup) Update(ctx context.Context, fn func(id string, state pro
 // fleeting forgets such instances without removing them, and every member
 // of the group still bills.
 func stateFor(log hclog.Logger, inst ec2spot.Instance) (provider.State, bool) {
-	kv := []any{"instance", inst.ID, "lifecycle_state", string(inst.LifecycleState)}
+	// Built only to log: the common phases log nothing, and an Update of a
+	// large group must not allocate per member.
+	kv := func() []any { return []any{"instance", inst.ID, "lifecycle_state", string(inst.LifecycleState)} }
 	switch inst.Phase {
 	case ec2spot.PhaseLaunching, ec2spot.PhaseQuarantined, ec2spot.PhaseReplacingRootVolume:
 		return provider.StateCreating, true
@@ -49,24 +53,24 @@ func stateFor(log hclog.Logger, inst ec2spot.Instance) (provider.State, bool) {
 	case ec2spot.PhaseTerminating, ec2spot.PhaseTerminated:
 		return provider.StateDeleting, true
 	case ec2spot.PhaseRetained:
-		log.Warn("instance retained after an abandoned termination lifecycle hook; it bills until terminated: aws autoscaling terminate-instance-in-auto-scaling-group --no-should-decrement-desired-capacity --instance-id "+inst.ID, kv...)
+		log.Warn("instance retained after an abandoned termination lifecycle hook; it bills until terminated: aws autoscaling terminate-instance-in-auto-scaling-group --no-should-decrement-desired-capacity --instance-id "+inst.ID, kv()...)
 		return provider.StateDeleting, true
 	case ec2spot.PhaseStandby:
-		log.Warn("instance is in standby (taken out of service outside the plugin); not reported, the runner will stop using it", kv...)
+		log.Warn("instance is in standby (taken out of service outside the plugin); not reported, the runner will stop using it", kv()...)
 		return "", false
 	case ec2spot.PhaseDetaching:
-		log.Warn("instance is detaching or detached from the group (taken over outside the plugin); not reported, the runner will stop using it", kv...)
+		log.Warn("instance is detaching or detached from the group (taken over outside the plugin); not reported, the runner will stop using it", kv()...)
 		return "", false
 	case ec2spot.PhaseWarmPool:
-		log.Debug("warm-pool instance; not reported", kv...)
+		log.Debug("warm-pool instance; not reported", kv()...)
 		return "", false
 	case ec2spot.PhaseUnknown:
 		// Still a billing member: creating keeps it counted and removable
 		// and never hands it out.
-		log.Error("unknown lifecycle state; reporting the instance as creating", kv...)
+		log.Error("unknown lifecycle state; reporting the instance as creating", kv()...)
 		return provider.StateCreating, true
 	default:
-		log.Error("unmapped lifecycle phase; reporting the instance as creating", kv...)
+		log.Error("unmapped lifecycle phase; reporting the instance as creating", kv()...)
 		return provider.StateCreating, true
 	}
 }

@@ -1,6 +1,8 @@
-// Command ec2spot-demo is `make demo`: the plugin binary, driven by the real
-// fleeting provisioner, scaling a spot group on the embedded simulated AWS
-// for a handful of jobs and back to zero. No AWS account or credentials.
+// Command ec2spot-demo is `make demo`: a workload scenario (SCENARIO=name)
+// on the embedded simulated AWS, run through the real fleeting provisioner
+// with the plugin binary and, side by side, an official-plugin-like group;
+// live progress, a summary table and an HTML report. No AWS account or
+// credentials.
 package main
 
 import (
@@ -11,16 +13,21 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"time"
+	"strings"
 
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/demo"
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/workload"
 )
 
 func main() {
 	plugin := flag.String("plugin", "", "plugin binary (default: build ./cmd/fleeting-plugin-ec2spot)")
-	jobs := flag.Int("jobs", 5, "jobs to run, one instance each")
-	speed := flag.Float64("speed", 20, "simulated seconds per real second")
-	out := flag.String("out", "demo-out", "directory for the plugin log")
+	scenario := flag.String("scenario", "default", "scenario: "+strings.Join(workload.Names(), ", "))
+	out := flag.String("out", "demo-out", "directory for logs and report.html")
+	trace := flag.String("trace", "", "CSV trace (start_offset,duration) replacing the scenario's workload")
+	prices := flag.String("prices", "", "CSV price table (instance_type,market,usd_per_hour) overriding the defaults")
+	speed := flag.Float64("speed", 0, "simulated seconds per real second (0 = the scenario's)")
+	parallel := flag.Bool("parallel", false, "run the modes at once (faster; they then share the CPU)")
+	only := flag.String("mode", "", "run one mode only: ours or official-like")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -41,12 +48,19 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	sum, err := demo.Run(ctx, demo.Config{Plugin: abs, Jobs: *jobs, Speed: *speed, LogDir: *out, Wait: 3 * time.Minute}, os.Stdout)
+	cfg := demo.Config{Plugin: abs, Scenario: *scenario, OutDir: *out, Trace: *trace, Prices: *prices,
+		Speed: *speed, Parallel: *parallel}
+	if *only != "" {
+		cfg.Modes = []workload.Mode{workload.Mode(*only)}
+	}
+	sum, err := demo.Run(ctx, cfg, os.Stdout)
 	if err != nil {
 		fail(err)
 	}
-	if sum.JobsFailed > 0 || sum.LeftRunning > 0 {
-		fail(fmt.Errorf("%d jobs failed, %d instances left", sum.JobsFailed, sum.LeftRunning))
+	for i, n := range sum.LeftRunning {
+		if n > 0 {
+			fail(fmt.Errorf("%s left %d instances billing", sum.Results[i].Mode, n))
+		}
 	}
 }
 

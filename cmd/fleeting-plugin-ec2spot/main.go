@@ -3,8 +3,11 @@
 package main
 
 import (
+	"os"
+
 	"gitlab.com/gitlab-org/fleeting/fleeting/plugin"
 
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/ec2spot/admin"
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/provider"
 )
 
@@ -12,6 +15,10 @@ import (
 var version, revision, buildDate string
 
 func main() {
+	// setup and doctor are for people; everything else is fleeting's.
+	if code, handled := admin.Main(os.Args[1:]); handled {
+		os.Exit(code)
+	}
 	info := plugin.VersionInfo{Name: "fleeting-plugin-ec2spot", Version: version, Revision: revision, BuiltAt: buildDate}
 	plugin.Main(&provider.InstanceGroup{Version: info}, info)
 }

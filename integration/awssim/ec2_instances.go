@@ -293,6 +293,9 @@ func (s *Sim) terminateInstances(r *request) (any, *APIError) {
 	return out, nil
 }
 
+// runInstancesLimit is the simulated account's instance limit per call.
+const runInstancesLimit = 1000
+
 // runInstances launches standalone instances (no Auto Scaling group).
 func (s *Sim) runInstances(r *request) (any, *APIError) {
 	p := r.Params
@@ -304,6 +307,12 @@ func (s *Sim) runInstances(r *request) (any, *APIError) {
 	if minCount < 1 || maxCount < minCount {
 		return nil, errf("InvalidParameterValue", 400, "Invalid value '%d' for maxCount. Must be greater than or equal to minCount (%d) and at least 1.", maxCount, minCount)
 	}
+	// The account's instance limit: without one a huge MaxCount (found by
+	// fuzzing) would build instances until memory runs out.
+	if minCount > runInstancesLimit {
+		return nil, errf("InstanceLimitExceeded", 400, "You have requested more instances (%d) than your current instance limit of %d allows for the specified instance type. Please visit http://aws.amazon.com/contact-us/ec2-request to request an adjustment to this limit.", minCount, runInstancesLimit)
+	}
+	maxCount = min(maxCount, runInstancesLimit)
 
 	lp := launchParams{Market: OnDemand}
 	if p.Get("LaunchTemplate.LaunchTemplateId") != "" || p.Get("LaunchTemplate.LaunchTemplateName") != "" {

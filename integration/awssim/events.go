@@ -28,7 +28,7 @@ type eventEnvelope struct {
 // publishEventLocked enqueues the event to subscribed queues. It runs under
 // s.mu and never blocks: receivers are only signalled.
 func (s *Sim) publishEventLocked(source, detailType string, resources []string, detail any) {
-	if len(s.b.subscriptions) == 0 {
+	if len(s.b.subscriptions) == 0 && !s.hasRulesLocked() {
 		return
 	}
 	if resources == nil {
@@ -58,6 +58,7 @@ func (s *Sim) publishEventLocked(source, detailType string, resources []string, 
 			s.enqueueLocked(q, string(body), 0, s.b.reorder)
 		}
 	}
+	s.deliverToRulesLocked(body) // EventBridge rules (eventbridge.go)
 }
 
 // SubscribeQueue routes events with the given detail-types (none = all) to

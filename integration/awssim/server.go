@@ -114,7 +114,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 		}
 		r.Params = form
 		r.Action = form.Get("Action")
-	case svcInstanceConnect, svcSQS:
+	case svcInstanceConnect, svcSQS, svcEvents:
 		// X-Amz-Target: AWSEC2InstanceConnectService.SendSSHPublicKey / AmazonSQS.ReceiveMessage
 		t := hr.Header.Get("X-Amz-Target")
 		r.Action = t[strings.LastIndex(t, ".")+1:]

@@ -1,303 +1,214 @@
-// Package demo runs the plugin binary through the real fleeting provisioner
-// against the simulated AWS: scale up for a handful of jobs, run each job
-// over SSH on its instance, scale down again, and report what happened.
+// Package demo is `make demo`: a workload scenario played against the
+// simulated AWS through the job driver and the real fleeting provisioner,
+// once with the plugin binary and once with the official-like group, with
+// live progress, a side-by-side summary and an HTML report.
 package demo
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"text/tabwriter"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
-	"gitlab.com/gitlab-org/fleeting/fleeting"
-	"gitlab.com/gitlab-org/fleeting/fleeting/connector"
-	"gitlab.com/gitlab-org/fleeting/fleeting/provider"
-
-	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/awssim"
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/workload"
 )
 
 // Config of one demo run.
 type Config struct {
-	Plugin string        // path of the plugin binary
-	Jobs   int           // jobs to run, one instance each (default 5)
-	Speed  float64       // simulated seconds per real second (default 20)
-	LogDir string        // where plugin.log goes (default a temp dir)
-	Wait   time.Duration // real-time limit of the whole run (default 3m)
+	Plugin   string // path of the plugin binary
+	Scenario string // a workload.Names() entry (default "default")
+	OutDir   string // logs and report.html (default a temp dir)
+	// Trace replaces the scenario's workload with a CSV trace file.
+	Trace string
+	// Prices overrides the default price table with a CSV file.
+	Prices string
+	// Modes to run (default ours and official-like).
+	Modes []workload.Mode
+	// Speed overrides the scenario's clock speed (0 = keep).
+	Speed float64
+	// Parallel runs the modes at once (halves the wall time, but the official-like mode's RSA key generation then slows ours).
+	Parallel bool
+	// KeyBits of the official-like per-connection RSA key (default 4096).
+	KeyBits int
+	// Tweak, when set, edits the scenario before the run (tests shrink it).
+	Tweak func(*workload.Scenario)
 }
 
-// Summary is what the run observed.
+// Summary is what the demo measured.
 type Summary struct {
-	Instances   []InstanceReport
-	JobsOK      int
-	JobsFailed  int
-	LeftRunning int // instances still in the simulated account at the end
-	Calls       map[string]int
-	PluginLog   string
+	Results   []*workload.Result
+	Summaries []workload.Summary
+	Report    string // the HTML report's path
+	// LeftRunning counts instances still billing at the end, per mode.
+	LeftRunning []int
 }
 
-// InstanceReport is one instance's life as the provisioner and AWS saw it.
-type InstanceReport struct {
-	ID, Market, Type, AZ string
-	States               []StateAt
-	Job                  string // job output or error
-}
-
-// StateAt is a provisioner state and the simulated time it was first seen.
-type StateAt struct {
-	State provider.State
-	At    time.Duration // since the run started, simulated
-}
-
-const groupName = "demo-runners"
-
-// Run executes the demo and writes its progress and report to out.
+// Run plays the scenario and writes progress, the summary and the report
+// path to out.
 func Run(ctx context.Context, cfg Config, out io.Writer) (*Summary, error) {
-	if cfg.Jobs <= 0 {
-		cfg.Jobs = 5
+	if cfg.Scenario == "" {
+		cfg.Scenario = "default"
 	}
-	if cfg.Speed <= 0 {
-		cfg.Speed = 20
+	if len(cfg.Modes) == 0 {
+		cfg.Modes = []workload.Mode{workload.Ours, workload.OfficialLike}
 	}
-	if cfg.Wait <= 0 {
-		cfg.Wait = 3 * time.Minute
-	}
-	if cfg.LogDir == "" {
+	if cfg.OutDir == "" {
 		dir, err := os.MkdirTemp("", "ec2spot-demo-")
 		if err != nil {
 			return nil, err
 		}
-		cfg.LogDir = dir
+		cfg.OutDir = dir
 	}
-	ctx, cancel := context.WithTimeout(ctx, cfg.Wait)
-	defer cancel()
-
-	sshPort, err := freePort()
+	if err := os.MkdirAll(cfg.OutDir, 0o755); err != nil {
+		return nil, err
+	}
+	sc, err := workload.Lookup(cfg.Scenario)
 	if err != nil {
 		return nil, err
 	}
-	sim, err := awssim.Start(awssim.Options{
-		Speed:          cfg.Speed,
-		BootDelay:      40 * time.Second,
-		TerminateDelay: 30 * time.Second,
-		SSH:            &awssim.SSHOptions{Port: sshPort},
-	})
+	if cfg.Trace != "" {
+		f, err := os.Open(cfg.Trace)
+		if err != nil {
+			return nil, err
+		}
+		tr, err := workload.ReadTrace(filepath.Base(cfg.Trace), f)
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+		sc.Workload = tr
+	}
+	if cfg.Speed > 0 {
+		sc.Speed = cfg.Speed
+	}
+	if cfg.Tweak != nil {
+		cfg.Tweak(&sc)
+	}
+	prices := workload.DefaultPrices()
+	if cfg.Prices != "" {
+		f, err := os.Open(cfg.Prices)
+		if err != nil {
+			return nil, err
+		}
+		err = prices.ReadPrices(f)
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	fmt.Fprintf(out, "scenario %s: %s\nworkload: %s\n", sc.Name, sc.Description, sc.Workload.Describe())
+	fmt.Fprintf(out, "simulated AWS, clock ×%g; group %s (%d on-demand base, spot above; %s); modes: %v\n",
+		sc.Speed, sc.Group.Name, sc.Group.OnDemandBase, strings.Join(sc.Group.InstanceTypes, ", "), cfg.Modes)
+	fmt.Fprintf(out, "each mode drives its own simulated account through the real fleeting provisioner; jobs connect over SSH\n\n")
+
+	results, err := workload.Compare(ctx, sc, cfg.Modes, workload.Options{
+		Plugin: cfg.Plugin, LogDir: cfg.OutDir, Progress: out, KeyBits: cfg.KeyBits,
+	}, cfg.Parallel)
+	sum := &Summary{Results: results}
+	for _, r := range results {
+		if r == nil {
+			continue
+		}
+		sum.Summaries = append(sum.Summaries, workload.Summarize(r, prices))
+		sum.LeftRunning = append(sum.LeftRunning, r.LeftBilling)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("start simulated AWS: %w", err)
-	}
-	defer sim.Close()
-
-	if err := sim.CreateGroup(awssim.GroupSpec{
-		Name:          groupName,
-		MaxSize:       cfg.Jobs * 2,
-		InstanceTypes: []string{"t3.micro", "t3a.micro", "m5.large"},
-		OnDemandBase:  1,
-	}); err != nil {
-		return nil, fmt.Errorf("create group: %w", err)
-	}
-	start := sim.Now()
-	since := func() time.Duration { return sim.Now().Sub(start).Round(time.Second) }
-
-	// The plugin inherits this environment, as it inherits the runner's.
-	for k, v := range map[string]string{
-		"AWS_ENDPOINT_URL":          sim.URL(),
-		"AWS_REGION":                "us-east-1",
-		"AWS_ACCESS_KEY_ID":         "AKIADEMO000000000000",
-		"AWS_SECRET_ACCESS_KEY":     "demo-secret",
-		"AWS_EC2_METADATA_DISABLED": "true",
-	} {
-		os.Setenv(k, v)
+		return sum, err
 	}
 
-	logPath := filepath.Join(cfg.LogDir, "plugin.log")
-	logFile, err := os.Create(logPath)
+	fmt.Fprintf(out, "\nsummary (simulated time; ratio = %s ÷ %s):\n", cfg.Modes[0], cfg.Modes[len(cfg.Modes)-1])
+	workload.WriteTable(out, sum.Summaries)
+	for _, r := range results {
+		if err := writeEvents(filepath.Join(cfg.OutDir, fmt.Sprintf("%s-%s.events.jsonl", sc.Name, r.Mode)), r); err != nil {
+			return sum, err
+		}
+		fmt.Fprintf(out, "\n%s: instances (market/type/AZ → count; states seen)\n", r.Mode)
+		writeInstances(out, r)
+		writeCalls(out, r)
+		fmt.Fprintf(out, "  log: %s\n", r.Log)
+	}
+	sum.Report = filepath.Join(cfg.OutDir, "report.html")
+	f, err := os.Create(sum.Report)
 	if err != nil {
-		return nil, err
+		return sum, err
 	}
-	defer logFile.Close()
-	logger := hclog.New(&hclog.LoggerOptions{Name: "fleeting", Output: logFile, Level: hclog.Debug, JSONFormat: true})
-
-	pluginConfig, _ := json.Marshal(map[string]any{"name": groupName})
-	runner, err := fleeting.RunPlugin(cfg.Plugin, pluginConfig, fleeting.WithPluginLogger(logger))
-	if err != nil {
-		return nil, fmt.Errorf("start plugin %s: %w", cfg.Plugin, err)
+	defer f.Close()
+	if err := workload.WriteHTML(f, sc, results, sum.Summaries, prices); err != nil {
+		return sum, err
 	}
-	defer runner.Kill()
-
-	var (
-		mu     sync.Mutex
-		states = map[string][]StateAt{}
-	)
-	record := func(insts []fleeting.Instance) {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, inst := range insts {
-			h := states[inst.ID()]
-			if len(h) == 0 || h[len(h)-1].State != inst.State() {
-				states[inst.ID()] = append(h, StateAt{inst.State(), since()})
-			}
-		}
+	for i, r := range results {
+		fmt.Fprintf(out, "\n%s: scaled to zero: %v (instances still billing: %d); %s simulated in %s\n",
+			r.Mode, sum.LeftRunning[i] == 0, sum.LeftRunning[i], clock(r.End), r.Wall.Round(100*time.Millisecond))
 	}
-
-	fmt.Fprintf(out, "simulated AWS at %s, clock x%g; group %s (1 on-demand base, spot above)\n", sim.URL(), cfg.Speed, groupName)
-	prov, err := fleeting.Init(ctx, logger, runner.InstanceGroup(),
-		fleeting.WithInstanceGroupSettings(provider.Settings{ConnectorConfig: provider.ConnectorConfig{
-			Protocol:     provider.ProtocolSSH,
-			ProtocolPort: sshPort,
-			Timeout:      time.Minute,
-		}}),
-		fleeting.WithUpdateInterval(2*time.Second),
-		fleeting.WithUpdateIntervalWhenExpecting(250*time.Millisecond),
-		fleeting.WithDeletionRetryInterval(5*time.Second),
-		fleeting.WithSubscriber(record),
-	)
-	if err != nil {
-		return nil, fmt.Errorf("fleeting init (see %s): %w", logPath, err)
-	}
-
-	fmt.Fprintf(out, "[%6s] requesting %d instances for %d jobs\n", since(), cfg.Jobs, cfg.Jobs)
-	prov.Request(cfg.Jobs)
-
-	jobs := map[string]string{}
-	var jobsMu sync.Mutex
-	var wg sync.WaitGroup
-	started := map[string]bool{}
-	for len(started) < cfg.Jobs {
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("only %d of %d instances became running in time (see %s)", len(started), cfg.Jobs, logPath)
-		}
-		for _, inst := range prov.Instances() {
-			if inst.State() != provider.StateRunning || started[inst.ID()] {
-				continue
-			}
-			started[inst.ID()] = true
-			fmt.Fprintf(out, "[%6s] %s running, starting job %d\n", since(), inst.ID(), len(started))
-			wg.Add(1)
-			go func(inst fleeting.Instance, n int) {
-				defer wg.Done()
-				res := runJob(ctx, inst, n)
-				jobsMu.Lock()
-				jobs[inst.ID()] = res
-				jobsMu.Unlock()
-			}(inst, len(started))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	wg.Wait()
-
-	fmt.Fprintf(out, "[%6s] jobs done; removing instances\n", since())
-	for _, inst := range prov.Instances() {
-		inst.Delete()
-	}
-	for len(prov.Instances()) > 0 && ctx.Err() == nil {
-		time.Sleep(100 * time.Millisecond)
-	}
-	// AWS still bills what is terminating: wait until the account is empty.
-	for countLive(sim) > 0 && ctx.Err() == nil {
-		time.Sleep(100 * time.Millisecond)
-	}
-	fmt.Fprintf(out, "[%6s] scaled down to 0\n", since())
-	shutdownCtx, cancelShutdown := context.WithTimeout(context.Background(), 30*time.Second)
-	prov.Shutdown(shutdownCtx)
-	cancelShutdown()
-
-	sum := &Summary{Calls: sim.Calls(), LeftRunning: countLive(sim), PluginLog: logPath}
-	mu.Lock()
-	for id, h := range states {
-		rep := InstanceReport{ID: id, States: h, Job: jobs[id]}
-		if inst, ok := sim.Instance(id); ok {
-			rep.Market, rep.Type, rep.AZ = string(inst.Market), inst.InstanceType, inst.AZ
-		}
-		if strings.HasPrefix(rep.Job, "ok") {
-			sum.JobsOK++
-		} else {
-			sum.JobsFailed++
-		}
-		sum.Instances = append(sum.Instances, rep)
-	}
-	mu.Unlock()
-	sort.Slice(sum.Instances, func(i, j int) bool { return sum.Instances[i].ID < sum.Instances[j].ID })
-	report(out, sum)
-	if ctx.Err() != nil {
-		return sum, fmt.Errorf("demo did not finish in %s: %w", cfg.Wait, ctx.Err())
-	}
+	fmt.Fprintf(out, "\nHTML report: %s\n", sum.Report)
 	return sum, nil
 }
 
-// runJob connects the way the runner does, with the ConnectInfo the plugin
-// returns, and runs a command standing in for a CI job.
-func runJob(ctx context.Context, inst fleeting.Instance, n int) string {
-	info, err := inst.ConnectInfo(ctx)
+func writeEvents(path string, r *workload.Result) error {
+	f, err := os.Create(path)
 	if err != nil {
-		return "connect info: " + err.Error()
+		return err
 	}
-	var stdout, stderr bytes.Buffer
-	err = connector.Run(ctx, info, connector.ConnectorOptions{RunOptions: connector.RunOptions{
-		Command: fmt.Sprintf("echo job %d ran as $(id -un 2>/dev/null || echo user)", n),
-		Stdout:  &stdout,
-		Stderr:  &stderr,
-	}})
-	if err != nil {
-		return "job failed: " + err.Error()
+	if err := workload.WriteEvents(f, r.Events); err != nil {
+		f.Close()
+		return err
 	}
-	return "ok: " + strings.TrimSpace(stdout.String())
+	return f.Close()
 }
 
-func countLive(sim *awssim.Sim) int {
-	n := 0
-	for _, inst := range sim.Instances() {
-		if inst.State != "terminated" {
-			n++
+func writeInstances(out io.Writer, r *workload.Result) {
+	counts := map[string]int{}
+	states := map[string]map[string]bool{}
+	for _, l := range workload.Lives(r.Events) {
+		k := l.Market + "\t" + l.Type + "\t" + l.AZ
+		counts[k]++
+		if states[k] == nil {
+			states[k] = map[string]bool{}
+		}
+		for _, s := range l.States {
+			states[k][s.State] = true
 		}
 	}
-	return n
-}
-
-func report(out io.Writer, sum *Summary) {
-	fmt.Fprintln(out, "\ninstances (times are simulated, since the start):")
+	var keys []string
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
 	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "INSTANCE\tMARKET\tTYPE\tAZ\tSTATES\tJOB")
-	for _, r := range sum.Instances {
-		var hist []string
-		for _, s := range r.States {
-			hist = append(hist, fmt.Sprintf("%s@%s", s.State, s.At))
+	fmt.Fprintln(tw, "  MARKET\tTYPE\tAZ\tINSTANCES\tSTATES")
+	for _, k := range keys {
+		var ss []string
+		for s := range states[k] {
+			ss = append(ss, s)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Market, r.Type, r.AZ, strings.Join(hist, " → "), r.Job)
+		sort.Strings(ss)
+		fmt.Fprintf(tw, "  %s\t%d\t%s\n", k, counts[k], strings.Join(ss, ","))
 	}
 	tw.Flush()
+}
 
+func writeCalls(out io.Writer, r *workload.Result) {
 	var keys []string
 	total := 0
-	for k, v := range sum.Calls {
+	for k, v := range r.Calls {
 		keys = append(keys, k)
 		total += v
 	}
 	sort.Strings(keys)
-	fmt.Fprintf(out, "\nAWS API calls (%d in all):\n", total)
+	var parts []string
 	for _, k := range keys {
-		fmt.Fprintf(out, "  %-55s %d\n", k, sum.Calls[k])
+		parts = append(parts, fmt.Sprintf("%s %d", k, r.Calls[k]))
 	}
-	fmt.Fprintf(out, "\njobs: %d ok, %d failed; instances left in the account: %d\nplugin log: %s\n",
-		sum.JobsOK, sum.JobsFailed, sum.LeftRunning, sum.PluginLog)
+	fmt.Fprintf(out, "  AWS API calls (%d): %s\n", total, strings.Join(parts, ", "))
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+func clock(t time.Duration) string {
+	t = t.Round(time.Second)
+	return fmt.Sprintf("%d:%02d", int(t.Minutes()), int(t.Seconds())%60)
 }
-
-var _ = errors.New

@@ -2,51 +2,76 @@ package demo_test
 
 import (
 	"context"
-	"io"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"gitlab.com/gitlab-org/fleeting/fleeting/integration"
-	"gitlab.com/gitlab-org/fleeting/fleeting/provider"
 
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/demo"
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/driver"
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/workload"
 )
 
-// The README's first command must work on a fresh machine: every job runs
-// on its own instance, everything is gone afterwards, and the AWS calls stay
-// within the plugin's budget.
-func TestDemoRunsJobsAndScalesToZero(t *testing.T) {
+// `make demo` must work on a fresh machine: both modes run every job over
+// SSH through the real provisioner, end with nothing billing, and the
+// output names markets, API calls, logs and the report.
+func TestDemoRunsBothModesAndScalesToZero(t *testing.T) {
 	bin := integration.BuildPluginBinary(t, "../../cmd/fleeting-plugin-ec2spot", "fleeting-plugin-ec2spot")
 	var out strings.Builder
-	sum, err := demo.Run(context.Background(), demo.Config{Plugin: bin, Jobs: 4, Speed: 60, LogDir: t.TempDir()}, io.MultiWriter(&out))
+	sum, err := demo.Run(context.Background(), demo.Config{
+		Plugin: bin, OutDir: t.TempDir(), Parallel: true,
+		Tweak: func(sc *workload.Scenario) {
+			sc.Speed = 60
+			sc.Workload = workload.Steady{PerMinute: 2, MeanDuration: 2 * time.Minute, Window: 5 * time.Minute}
+			sc.Interruptions = &workload.Interruptions{PerSpotHour: 6}
+		},
+	}, &out)
 	if err != nil {
 		t.Fatalf("demo: %v\n%s", err, out.String())
 	}
-	if sum.JobsOK != 4 || sum.JobsFailed != 0 {
-		t.Errorf("jobs ok/failed = %d/%d, want 4/0\n%s", sum.JobsOK, sum.JobsFailed, out.String())
+	if len(sum.Summaries) != 2 {
+		t.Fatalf("%d summaries, want 2 (ours, official-like)", len(sum.Summaries))
 	}
-	if sum.LeftRunning != 0 {
-		t.Errorf("%d instances left in the account", sum.LeftRunning)
-	}
-	for _, inst := range sum.Instances {
-		if last := inst.States[len(inst.States)-1].State; last != provider.StateDeleted {
-			t.Errorf("instance %s ended %s, want deleted", inst.ID, last)
+	for i, s := range sum.Summaries {
+		if s.Done+s.FailedTotal() != s.Jobs || s.Jobs == 0 {
+			t.Errorf("%s: %d done + %d failed of %d jobs", s.Mode, s.Done, s.FailedTotal(), s.Jobs)
 		}
-		if inst.Market == "" {
-			t.Errorf("instance %s has no market in the report", inst.ID)
+		if n := s.Failed[driver.CauseShutdown] + s.Failed[driver.CauseAcquireTimeout]; n > 0 {
+			t.Errorf("%s: %d jobs never ran: %v", s.Mode, n, s.Failed)
+		}
+		if sum.LeftRunning[i] != 0 {
+			t.Errorf("%s: %d instances left billing", s.Mode, sum.LeftRunning[i])
+		}
+		r := sum.Results[i]
+		connected := 0
+		for _, e := range r.Events {
+			if e.Kind == string(driver.JobConnected) {
+				connected++
+			}
+		}
+		if connected < s.Done {
+			t.Errorf("%s: %d jobs connected over SSH, %d done", s.Mode, connected, s.Done)
+		}
+		for _, l := range workload.Lives(r.Events) {
+			if l.Market == "" || l.Type == "" || l.AZ == "" {
+				t.Errorf("%s: instance %s lacks market/type/AZ", s.Mode, l.ID)
+			}
 		}
 	}
-	// One scale-up call for the whole burst, one describe per instance
-	// lifetime for its connect details, no extra describes of instances.
-	if n := sum.Calls["autoscaling:SetDesiredCapacity"]; n != 1 {
-		t.Errorf("SetDesiredCapacity called %d times, want 1", n)
+	// Ours describes each instance once per lifetime; the official-like
+	// mode once per connection.
+	ours := sum.Results[0]
+	if n, lives := ours.Calls["ec2:DescribeInstances"], len(workload.Lives(ours.Events)); n > lives {
+		t.Errorf("ours: DescribeInstances called %d times for %d instances", n, lives)
 	}
-	if n := sum.Calls["ec2:DescribeInstances"]; n > 4 {
-		t.Errorf("DescribeInstances called %d times for 4 instances, want ≤ 4", n)
+	if _, err := os.Stat(sum.Report); err != nil {
+		t.Errorf("report: %v", err)
 	}
-	for _, want := range []string{"jobs: 4 ok, 0 failed", "AWS API calls"} {
+	for _, want := range []string{"on-demand", "spot", "AWS API calls", "log: ", "HTML report: " + sum.Report, "scaled to zero: true"} {
 		if !strings.Contains(out.String(), want) {
-			t.Errorf("report lacks %q:\n%s", want, out.String())
+			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
 	}
 }

@@ -1,0 +1,78 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+)
+
+const doctorUsage = `Usage: fleeting-plugin-ec2spot doctor --config FILE [--runner NAME]
+       fleeting-plugin-ec2spot doctor --name GROUP [--region REGION]
+
+Checks, without changing anything, what the plugin needs: credentials and
+region, the group and every set-up rule the plugin enforces at start, the
+launch template's AMI against the connector OS, availability zones, recent
+failed scaling activities, the interruption queue and its EventBridge rules,
+and each IAM action of the runner manager's policy. FILE is GitLab Runner's
+config.toml (every [[runners]] using this plugin, or --runner NAME) or a
+plugin_config JSON file. Run it with the runner manager's credentials.
+One line per check: ok / warn / fail with the fix. Exit status 1 on failures.
+
+Flags:
+`
+
+func (c CLI) doctor(ctx context.Context, args []string) int {
+	fs := flag.NewFlagSet("doctor", flag.ContinueOnError)
+	fs.SetOutput(c.Stderr)
+	fs.Usage = func() {
+		fmt.Fprint(c.Stderr, doctorUsage)
+		fs.PrintDefaults()
+	}
+	config := fs.String("config", "", "config.toml, or a plugin_config .json file")
+	runner := fs.String("runner", "", "the [[runners]] entry to check (by name)")
+	name := fs.String("name", "", "group name (overrides plugin_config name)")
+	region := fs.String("region", "", "region (overrides plugin_config region)")
+	queue := fs.String("interruption-queue-url", "", "queue URL (overrides plugin_config interruption_queue_url)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return ExitOK
+		}
+		return ExitUsage
+	}
+	if fs.NArg() > 0 || (*config == "" && *name == "") {
+		fs.Usage()
+		return ExitUsage
+	}
+	targets := []NamedTarget{{}}
+	if *config != "" {
+		var err error
+		if targets, err = LoadTargets(*config, *runner); err != nil {
+			fmt.Fprintf(c.Stderr, "doctor: %v\n", err)
+			return ExitUsage
+		}
+	}
+	failed := false
+	for _, t := range targets {
+		if *name != "" {
+			t.Target.Plugin.Name = *name
+		}
+		if *region != "" {
+			t.Target.Plugin.Region = *region
+		}
+		if *queue != "" {
+			t.Target.Plugin.InterruptionQueueURL = *queue
+		}
+		if len(targets) > 1 || t.Runner != "" {
+			fmt.Fprintf(c.Stdout, "runner %q, group %q:\n", t.Runner, t.Target.Plugin.Name)
+		}
+		results := RunDoctor(ctx, t.Target, c.LoadAWS)
+		if WriteResults(c.Stdout, results) {
+			failed = true
+		}
+	}
+	if failed {
+		return ExitFailed
+	}
+	return ExitOK
+}

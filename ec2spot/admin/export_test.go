@@ -1,0 +1,7 @@
+package admin
+
+// Internals the external tests check.
+var (
+	MutatingActions = mutating
+	PolicyTemplate  = runnerPolicyTemplate
+)

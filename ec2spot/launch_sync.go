@@ -1,0 +1,160 @@
+package ec2spot
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
+)
+
+// Synchronous launches (launch_mode = "synchronous"): LaunchInstances, one
+// availability zone per call (AWS accepts one), emptiest zone first, the
+// rest of the request carried to the next zone when a zone comes up short.
+// AWS answers with the instance ids and the per-pool errors at once instead
+// of a scaling activity minutes later. LaunchInstances raises desired
+// capacity by what it launched (RetryStrategy none), so nothing is left
+// pending when AWS has no capacity.
+
+// maxLaunchPerCall is LaunchInstances' RequestedCapacity limit.
+const maxLaunchPerCall = 100
+
+// PoolError is one per-pool error of a synchronous launch.
+type PoolError struct {
+	AvailabilityZone string
+	InstanceType     string
+	Market           string
+	Code             string
+	Message          string
+}
+
+// LaunchSync launches up to n instances with LaunchInstances, clamped to
+// MaxSize. Requested < n with a nil error means MaxSize or AWS's capacity
+// cut it; the pool errors say which pools failed. With nothing launched and
+// errors, the error joins them.
+func (s *Spot) LaunchSync(ctx context.Context, n int) (IncreaseResult, []PoolError, error) {
+	if n <= 0 {
+		return IncreaseResult{}, nil, nil
+	}
+	g := s.group
+	g.opMu.Lock()
+	defer g.opMu.Unlock()
+
+	snap, err := g.latestOrRefresh(ctx)
+	if err != nil {
+		return IncreaseResult{}, nil, err
+	}
+	from := g.base(snap)
+	res := IncreaseResult{From: from, Desired: from, MaxSize: snap.MaxSize}
+	k := min(n, snap.MaxSize-from)
+	if k <= 0 {
+		return res, nil, &AtMaxSizeError{Name: g.name, Desired: from, MaxSize: snap.MaxSize}
+	}
+
+	var (
+		poolErrs []PoolError
+		callErrs []error
+	)
+	token := newClientToken()
+	for i, az := range s.zonesByLoad(snap) {
+		remaining := k - res.Requested
+		if remaining <= 0 {
+			break
+		}
+		out, err := g.clients.AutoScaling.LaunchInstances(ctx, &autoscaling.LaunchInstancesInput{
+			AutoScalingGroupName: aws.String(g.name),
+			// Per zone and Increase: a retried call is not launched twice.
+			ClientToken:       aws.String(fmt.Sprintf("%s-%d", token, i)),
+			RequestedCapacity: aws.Int32(int32(min(remaining, maxLaunchPerCall))),
+			AvailabilityZones: []string{az},
+			RetryStrategy:     types.RetryStrategyNone,
+		})
+		if err != nil {
+			callErrs = append(callErrs, fmt.Errorf("%s: %w", az, explain("autoscaling:LaunchInstances", err)))
+			continue
+		}
+		launched := 0
+		for _, c := range out.Instances {
+			launched += len(c.InstanceIds)
+		}
+		if launched > 0 {
+			res.Requested += launched
+			res.Desired = from + res.Requested
+			g.ownChange(res.Desired)
+		}
+		for _, e := range out.Errors {
+			pe := PoolError{
+				AvailabilityZone: cmpOrString(aws.ToString(e.AvailabilityZone), az),
+				InstanceType:     aws.ToString(e.InstanceType),
+				Market:           aws.ToString(e.MarketType),
+				Code:             aws.ToString(e.ErrorCode),
+				Message:          aws.ToString(e.ErrorMessage),
+			}
+			poolErrs = append(poolErrs, pe)
+			s.failures.handle(LaunchFailure{
+				ActivityID: fmt.Sprintf("launch-instances/%s/%d/%s/%s", token, i, pe.InstanceType, pe.Code),
+				Status:     "Failed",
+				Cause:      pe.describe(),
+			})
+		}
+	}
+	s.mu.Lock()
+	s.syncShort = res.Requested < k && len(poolErrs) > 0
+	s.mu.Unlock()
+	if res.Requested == 0 && (len(poolErrs) > 0 || len(callErrs) > 0) {
+		errs := callErrs
+		for _, pe := range poolErrs {
+			errs = append(errs, errors.New(pe.describe()))
+		}
+		return res, poolErrs, fmt.Errorf("no instance launched: %w", errors.Join(errs...))
+	}
+	for _, err := range callErrs {
+		s.log.Warn("synchronous launch in one availability zone failed", "error", err)
+	}
+	return res, poolErrs, nil
+}
+
+// describe is the error in the words a scaling activity would use, so it
+// classifies the same way.
+func (p PoolError) describe() string {
+	market := p.Market
+	if market == "" {
+		market = "unknown market"
+	}
+	return fmt.Sprintf("%s - %s (%s %s in %s)", p.Code, p.Message, market, p.InstanceType, p.AvailabilityZone)
+}
+
+// zonesByLoad orders the group's zones by how many live members each has,
+// so launches keep the zones balanced as Auto Scaling would.
+func (s *Spot) zonesByLoad(snap *Snapshot) []string {
+	s.mu.Lock()
+	azs := append([]string(nil), s.azs...)
+	s.mu.Unlock()
+	load := map[string]int{}
+	for _, i := range snap.Instances {
+		if i.Phase.CountsTowardDesired() {
+			load[i.AvailabilityZone]++
+		}
+	}
+	sort.SliceStable(azs, func(a, b int) bool { return load[azs[a]] < load[azs[b]] })
+	return azs
+}
+
+func newClientToken() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return "ec2spot-" + hex.EncodeToString(b)
+}
+
+func cmpOrString(a, b string) string {
+	if strings.TrimSpace(a) != "" {
+		return a
+	}
+	return b
+}

@@ -1,0 +1,130 @@
+package workload
+
+import (
+	"sync"
+	"time"
+
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/awssim"
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/driver"
+)
+
+// Event is a recorded fact of a run; the summary and the report are
+// computed from events only. T is simulated time since the start.
+type Event struct {
+	T        time.Duration
+	Kind     string // a driver.EventKind, or Notice, Sample, Phase
+	Job      int
+	Instance string
+	Market   string // of Instance, from AWS
+	Type     string // instance type
+	AZ       string
+	State    string
+	Cause    string
+	Detail   string
+	Wait     time.Duration
+	Connect  time.Duration
+	Count    int
+	Sample   *Sample
+}
+
+// Kinds recorded by the workload itself.
+const (
+	Notice  = "interruption_notice" // a spot interruption notice to Instance
+	Sampled = "sample"
+	Phase   = "phase" // scenario milestones (outage begins, …): Detail
+)
+
+// Sample is the account as AWS bills it, every Interval.
+type Sample struct {
+	Interval time.Duration
+	// Instances by "market/state": state is creating (pending), running,
+	// noticed (running under an interruption notice) or terminating.
+	Instances map[string]int
+	// Billing counts billing instances by "type/market".
+	Billing map[string]int
+	// Queued is jobs not yet on an instance (queue + acquiring); Running
+	// is jobs on instances.
+	Queued, Running int
+}
+
+// recorder keeps events in order and fills in the market and type of
+// instances from the simulator.
+type recorder struct {
+	sim   *awssim.Sim
+	start time.Time
+
+	mu     sync.Mutex
+	events []Event
+	kinds  map[string][3]string // instance → market, type, AZ
+}
+
+func newRecorder(sim *awssim.Sim, start time.Time) *recorder {
+	return &recorder{sim: sim, start: start, kinds: map[string][3]string{}}
+}
+
+func (r *recorder) add(e Event) {
+	if e.Instance != "" && e.Market == "" {
+		e.Market, e.Type, e.AZ = r.kind(e.Instance)
+	}
+	r.mu.Lock()
+	r.events = append(r.events, e)
+	r.mu.Unlock()
+}
+
+func (r *recorder) kind(id string) (string, string, string) {
+	r.mu.Lock()
+	k, ok := r.kinds[id]
+	r.mu.Unlock()
+	if ok {
+		return k[0], k[1], k[2]
+	}
+	inst, found := r.sim.Instance(id)
+	if !found {
+		return "", "", ""
+	}
+	k = [3]string{string(inst.Market), inst.InstanceType, inst.AZ}
+	r.mu.Lock()
+	r.kinds[id] = k
+	r.mu.Unlock()
+	return k[0], k[1], k[2]
+}
+
+func (r *recorder) since(t time.Time) time.Duration { return t.Sub(r.start) }
+
+func (r *recorder) driverEvent(e driver.Event) {
+	r.add(Event{
+		T: r.since(e.At), Kind: string(e.Kind), Job: e.Job, Instance: e.Instance, State: e.State,
+		Cause: e.Cause, Detail: e.Detail, Wait: e.Wait, Connect: e.Connect, Count: e.Count,
+	})
+}
+
+func (r *recorder) all() []Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Event(nil), r.events...)
+}
+
+// sample reads the account as it bills.
+func sample(sim *awssim.Sim, every time.Duration, st driver.Stats) *Sample {
+	s := &Sample{Interval: every, Instances: map[string]int{}, Billing: map[string]int{},
+		Queued: st.Queued + st.Waiting, Running: st.Running}
+	for _, inst := range sim.Instances() {
+		var state string
+		switch inst.State {
+		case "pending":
+			state = "creating"
+		case "running":
+			state = "running"
+			if inst.InterruptionAction != "" {
+				state = "noticed"
+			}
+		case "shutting-down", "stopping":
+			state = "terminating"
+		default:
+			continue // terminated, stopped: not billed (EBS aside)
+		}
+		s.Instances[string(inst.Market)+"/"+state]++
+		s.Billing[inst.InstanceType+"/"+string(inst.Market)]++
+	}
+	return s
+}

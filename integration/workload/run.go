@@ -1,0 +1,314 @@
+package workload
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/hashicorp/go-hclog"
+	"gitlab.com/gitlab-org/fleeting/fleeting"
+	"gitlab.com/gitlab-org/fleeting/fleeting/provider"
+
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/awssim"
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/driver"
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/officiallike"
+)
+
+// Mode is which instance group drives the run.
+type Mode string
+
+const (
+	Ours         Mode = "ours"          // the plugin binary over gRPC
+	OfficialLike Mode = "official-like" // integration/officiallike in process
+)
+
+// Options of one run.
+type Options struct {
+	Plugin string // the plugin binary (Ours)
+	LogDir string // plugin.log / provisioner logs go here
+	// Progress gets a line per simulated ProgressEvery (default 2m); nil = none.
+	Progress      io.Writer
+	ProgressEvery time.Duration
+	// SampleEvery is the sampling interval of the account (default 10s).
+	SampleEvery time.Duration
+	// KeyBits of the official-like per-call RSA key (default 4096).
+	KeyBits int
+	// KeygenCost is the simulated time one official-like key costs; 0
+	// measures generating one KeyBits key on this machine at the start
+	// (real CPU time must not be stretched by the clock's speed); < 0
+	// generates every key for real, stretched.
+	KeygenCost time.Duration
+}
+
+// Result is everything a run recorded.
+type Result struct {
+	Scenario string
+	Mode     Mode
+	Jobs     int // submitted
+	Events   []Event
+	Calls    map[string]int
+	End      time.Duration // simulated length of the run
+	Wall     time.Duration
+	Log      string
+	// LeftBilling counts instances still billing when the run ended.
+	LeftBilling int
+	// PluginLatency is the real time of the instance group's calls.
+	PluginLatency map[string]Latency
+}
+
+const region = "us-east-1"
+
+// envMu serialises setting the plugin's environment and starting it: the
+// child inherits os.Environ at start, and runs may be concurrent.
+var envMu sync.Mutex
+
+// Run plays the scenario once in the given mode against a fresh simulator.
+func Run(ctx context.Context, sc Scenario, mode Mode, opt Options) (*Result, error) {
+	began := time.Now()
+	if opt.SampleEvery <= 0 {
+		opt.SampleEvery = 10 * time.Second
+	}
+	if opt.ProgressEvery <= 0 {
+		opt.ProgressEvery = 2 * time.Minute
+	}
+	if sc.Drain <= 0 {
+		sc.Drain = 15 * time.Minute
+	}
+	if opt.LogDir == "" {
+		opt.LogDir = os.TempDir()
+	}
+	if sc.Group.Name == "" {
+		sc.Group.Name = "ci-spot-runners"
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	sim, err := awssim.Start(awssim.Options{
+		Region: region, Speed: sc.Speed, BootDelay: sc.BootDelay, NoticePeriod: sc.NoticePeriod,
+		SSH: &awssim.SSHOptions{Port: port},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start simulated AWS: %w", err)
+	}
+	defer sim.Close()
+	if err := sim.CreateGroup(sc.Group); err != nil {
+		return nil, fmt.Errorf("create group: %w", err)
+	}
+
+	logPath := filepath.Join(opt.LogDir, fmt.Sprintf("%s-%s.log", sc.Name, mode))
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	defer logFile.Close()
+	logger := hclog.New(&hclog.LoggerOptions{Name: string(mode), Output: logFile, Level: hclog.Debug, JSONFormat: true})
+
+	clk := simClock{sim: sim, start: sim.Now(), speed: sc.Speed}
+	plain, stopGroup, err := instanceGroup(sim, clk, sc, mode, opt, logger)
+	if err != nil {
+		return nil, err
+	}
+	defer stopGroup()
+	group := &timedGroup{InstanceGroup: plain}
+
+	start := sim.Now()
+	rec := newRecorder(sim, start)
+	cfg := sc.Driver
+	cfg.Now, cfg.Speed, cfg.Logger, cfg.OnEvent = sim.Now, sc.Speed, logger, rec.driverEvent
+	// Timeout is real time: fleeting's connector retries failed SSH
+	// handshakes until it ends.
+	cfg.Connector = provider.ConnectorConfig{Protocol: provider.ProtocolSSH, ProtocolPort: port, Timeout: 20 * time.Second}
+	d, err := driver.New(ctx, group, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%s (see %s): %w", mode, logPath, err)
+	}
+	dctx, stopDriver := context.WithCancel(ctx)
+	var loops sync.WaitGroup
+	loops.Add(1)
+	go func() { defer loops.Done(); d.Run(dctx) }()
+
+	clk.start = start
+	jobs := sc.Workload.Jobs(sc.Seed)
+	window := lastArrival(jobs)
+	actx, stopActors := context.WithCancel(ctx)
+	for _, actor := range scenarioActors(sc, sim, rec, window) {
+		loops.Add(1)
+		go func() { defer loops.Done(); actor(actx, clk) }()
+	}
+	loops.Add(1)
+	go func() {
+		defer loops.Done()
+		nextProgress := time.Duration(0)
+		for actx.Err() == nil {
+			st := d.Stats()
+			s := sample(sim, opt.SampleEvery, st)
+			now := clk.now()
+			rec.add(Event{T: now, Kind: Sampled, Sample: s})
+			if opt.Progress != nil && now >= nextProgress {
+				fmt.Fprintln(opt.Progress, progressLine(sc.Name, mode, now, s, st))
+				nextProgress = now + opt.ProgressEvery
+			}
+			if !clk.sleep(actx, opt.SampleEvery) {
+				return
+			}
+		}
+	}()
+
+	// Feed the jobs at their offsets.
+	for i, j := range jobs {
+		if !clk.sleepUntil(ctx, j.At) {
+			break
+		}
+		d.Submit(driver.Job{ID: i + 1, Duration: j.Duration})
+	}
+	finished := func() bool { st := d.Stats(); return st.Done+st.Failed >= len(jobs) }
+	waitFor(ctx, clk, window+sc.Drain, finished)
+	d.Drain()
+	waitFor(ctx, clk, clk.now()+sc.Drain, func() bool { return billing(sim) == 0 && finished() })
+	end := clk.now()
+
+	stopActors()
+	stopDriver()
+	loops.Wait()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	d.Shutdown(shutdownCtx)
+	cancel()
+	rec.add(Event{T: clk.now(), Kind: Sampled, Sample: sample(sim, 0, d.Stats())})
+	res := &Result{Scenario: sc.Name, Mode: mode, Jobs: len(jobs), Events: rec.all(), Calls: sim.Calls(),
+		End: end, Wall: time.Since(began), Log: logPath, LeftBilling: billing(sim),
+		PluginLatency: group.latencies()}
+	if ctx.Err() != nil {
+		return res, ctx.Err()
+	}
+	return res, nil
+}
+
+func instanceGroup(sim *awssim.Sim, clk simClock, sc Scenario, mode Mode, opt Options, logger hclog.Logger) (provider.InstanceGroup, func(), error) {
+	switch mode {
+	case OfficialLike:
+		g := &officiallike.Group{Name: sc.Group.Name, KeyBits: opt.KeyBits, Config: aws.Config{
+			Region:       region,
+			Credentials:  credentials.NewStaticCredentialsProvider("AKIASIMULATION00000", "sim-secret", ""),
+			BaseEndpoint: aws.String(sim.URL()),
+		}}
+		if opt.KeygenCost >= 0 {
+			g.KeygenCost = opt.KeygenCost
+			if g.KeygenCost == 0 {
+				g.KeygenCost = measureKeygen(opt.KeyBits)
+			}
+			g.Wait = func(ctx context.Context, d time.Duration) error {
+				if !clk.sleep(ctx, d) {
+					return ctx.Err()
+				}
+				return nil
+			}
+			logger.Info("official-like per-call RSA key cost (simulated)", "bits", opt.KeyBits, "cost", g.KeygenCost)
+		}
+		return g, func() {}, nil
+	case Ours:
+		conf, _ := json.Marshal(map[string]any{"name": sc.Group.Name, "region": region})
+		envMu.Lock()
+		defer envMu.Unlock()
+		for k, v := range map[string]string{
+			"AWS_ENDPOINT_URL":          sim.URL(),
+			"AWS_ACCESS_KEY_ID":         "AKIASIMULATION00000",
+			"AWS_SECRET_ACCESS_KEY":     "sim-secret",
+			"AWS_EC2_METADATA_DISABLED": "true",
+		} {
+			os.Setenv(k, v)
+		}
+		runner, err := fleeting.RunPlugin(opt.Plugin, conf, fleeting.WithPluginLogger(logger))
+		if err != nil {
+			return nil, nil, fmt.Errorf("start plugin %s: %w", opt.Plugin, err)
+		}
+		return runner.InstanceGroup(), runner.Kill, nil
+	}
+	return nil, nil, fmt.Errorf("unknown mode %q", mode)
+}
+
+// measureKeygen times one RSA key generation (the cost per connection of
+// the official plugin).
+func measureKeygen(bits int) time.Duration {
+	if bits == 0 {
+		bits = 4096
+	}
+	began := time.Now()
+	if _, err := rsa.GenerateKey(rand.Reader, bits); err != nil {
+		return time.Second
+	}
+	return time.Since(began)
+}
+
+func lastArrival(jobs []JobSpec) time.Duration {
+	var last time.Duration
+	for _, j := range jobs {
+		last = max(last, j.At)
+	}
+	return last
+}
+
+// billing counts instances AWS still bills.
+func billing(sim *awssim.Sim) int {
+	n := 0
+	for _, inst := range sim.Instances() {
+		if inst.State != "terminated" && inst.State != "stopped" {
+			n++
+		}
+	}
+	return n
+}
+
+func waitFor(ctx context.Context, clk simClock, until time.Duration, cond func() bool) {
+	for ctx.Err() == nil && clk.now() < until && !cond() {
+		clk.sleep(ctx, time.Second)
+	}
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// simClock sleeps in simulated time.
+type simClock struct {
+	sim   *awssim.Sim
+	start time.Time
+	speed float64
+}
+
+func (c simClock) now() time.Duration { return c.sim.Now().Sub(c.start) }
+
+// sleep waits d of simulated time; false when ctx ended.
+func (c simClock) sleep(ctx context.Context, d time.Duration) bool {
+	return c.sleepUntil(ctx, c.now()+d)
+}
+
+func (c simClock) sleepUntil(ctx context.Context, t time.Duration) bool {
+	for {
+		left := t - c.now()
+		if left <= 0 {
+			return true
+		}
+		real := max(time.Duration(float64(left)/c.speed), time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(real):
+		}
+	}
+}
