@@ -39,6 +39,7 @@ import (
 //	autoscaling:UpdateAutoScalingGroup      the group's name and nothing else (a no-op)
 //	autoscaling:DeleteTags                  a tag key the group does not carry (a no-op)
 //	autoscaling:CreateOrUpdateTags          not probed: every call writes a tag
+//	autoscaling:LaunchInstances             not probed: every accepted call launches
 //	sqs:ReceiveMessage, sqs:DeleteMessage   not probed: a receive hides messages from
 //	                                        the consumer; the consumer logs a denial
 //
@@ -65,6 +66,7 @@ const (
 	ActionUpdateGroup               = "autoscaling:UpdateAutoScalingGroup"
 	ActionDeleteTags                = "autoscaling:DeleteTags"
 	ActionCreateOrUpdateTags        = "autoscaling:CreateOrUpdateTags"
+	ActionLaunchInstances           = "autoscaling:LaunchInstances"
 	ActionReceiveMessage            = "sqs:ReceiveMessage"
 	ActionDeleteMessage             = "sqs:DeleteMessage"
 )
@@ -81,6 +83,8 @@ type PreflightOptions struct {
 	GroupChanges bool
 	// Queue: an interruption queue is consumed.
 	Queue bool
+	// SynchronousLaunch: instances are launched with LaunchInstances.
+	SynchronousLaunch bool
 }
 
 // needed lists the actions o needs, in probe order.
@@ -101,6 +105,9 @@ func (o PreflightOptions) needed() []string {
 	}
 	if o.Queue {
 		a = append(a, ActionReceiveMessage, ActionDeleteMessage)
+	}
+	if o.SynchronousLaunch {
+		a = append(a, ActionLaunchInstances)
 	}
 	return a
 }
@@ -235,6 +242,9 @@ func (g *Group) Preflight(ctx context.Context, o PreflightOptions) (*PreflightRe
 			}}})
 		case ActionCreateOrUpdateTags:
 			rep.Unchecked[action] = "no harmless probe: every call writes a tag"
+			continue
+		case ActionLaunchInstances:
+			rep.Unchecked[action] = "no harmless probe: every accepted call launches"
 			continue
 		case ActionReceiveMessage, ActionDeleteMessage:
 			rep.Unchecked[action] = "no harmless probe: a receive hides messages from the consumer"

@@ -5,15 +5,17 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/awssim"
 )
 
-var allProbes = PreflightOptions{InstanceConnect: true, WindowsPasswords: true, GroupChanges: true, Queue: true}
+var allProbes = PreflightOptions{InstanceConnect: true, WindowsPasswords: true, GroupChanges: true, Queue: true, SynchronousLaunch: true}
 
 func TestPreflightGrantedChangesNothing(t *testing.T) {
 	s := fastSim(t, awssim.Options{})
 	g := newTestGroup(t, s, awssim.GroupSpec{MaxSize: 3, Desired: 1})
+	waitMember(t, s, g)
 	before := len(s.Instances())
 
 	rep, err := g.Preflight(testCtx(t), allProbes)
@@ -21,7 +23,7 @@ func TestPreflightGrantedChangesNothing(t *testing.T) {
 		t.Fatalf("Preflight: %v", err)
 	}
 	want := slices.DeleteFunc(allProbes.needed(), func(a string) bool { return rep.Unchecked[a] != "" })
-	if !slices.Equal(rep.Granted, want) || len(rep.Unchecked) != 3 {
+	if !slices.Equal(rep.Granted, want) || len(rep.Unchecked) != 4 {
 		t.Errorf("granted %v unchecked %v, want all of %v", rep.Granted, rep.Unchecked, want)
 	}
 	grp, _ := s.Group("runners")
@@ -38,6 +40,7 @@ func TestPreflightGrantedChangesNothing(t *testing.T) {
 func TestPreflightNamesEveryDeniedActionOnce(t *testing.T) {
 	s := fastSim(t, awssim.Options{})
 	g := newTestGroup(t, s, awssim.GroupSpec{MaxSize: 3, Desired: 1})
+	waitMember(t, s, g)
 	for _, f := range []awssim.Fault{
 		{Service: "autoscaling", Action: "SetDesiredCapacity", Code: "AccessDenied", Status: 403, Message: "User is not authorized to perform: autoscaling:SetDesiredCapacity"},
 		{Service: "autoscaling", Action: "TerminateInstanceInAutoScalingGroup", Code: "AccessDenied", Status: 403},
@@ -92,7 +95,7 @@ func TestPreflightWithoutMembersSkipsInstanceProbes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Unchecked) != 5 || rep.Unchecked[ActionSendSSHPublicKey] != "no instance in the group yet" || rep.Unchecked[ActionGetPasswordData] == "" {
+	if len(rep.Unchecked) != 6 || rep.Unchecked[ActionSendSSHPublicKey] != "no instance in the group yet" || rep.Unchecked[ActionGetPasswordData] == "" {
 		t.Errorf("unchecked %v", rep.Unchecked)
 	}
 	if n := s.CallCount("ec2-instance-connect", "SendSSHPublicKey") + s.CallCount("ec2", "GetPasswordData"); n != 0 {
@@ -121,5 +124,15 @@ func TestPreflightBadCredentialsAndOutages(t *testing.T) {
 	var perm *PermissionError
 	if err == nil || errors.As(err, &perm) || !strings.Contains(err.Error(), "AWS rejected the credentials") {
 		t.Fatalf("expired credentials: %v", err)
+	}
+}
+
+// waitMember waits for the member the instance-level probes use.
+func waitMember(t *testing.T, s *awssim.Sim, g *Group) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); len(s.Instances()) == 0; time.Sleep(10 * time.Millisecond) {
+		if _, _, err := g.Refresh(testCtx(t)); err != nil || time.Now().After(deadline) {
+			t.Fatalf("no member launched: %v", err)
+		}
 	}
 }

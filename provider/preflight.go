@@ -45,5 +45,6 @@ func (g *InstanceGroup) preflightOptions(s provider.Settings) ec2spot.PreflightO
 		WindowsPasswords: !s.UseStaticCredentials && s.OS == "windows",
 		GroupChanges:     c.OnDemandFallback != nil || c.Fleet != nil,
 		Queue:            c.InterruptionQueueURL != "",
+		SynchronousLaunch: c.LaunchMode == LaunchModeSynchronous,
 	}
 }

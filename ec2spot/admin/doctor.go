@@ -121,7 +121,7 @@ func WriteResults(w io.Writer, results []Result) (failed bool) {
 			nWarn++
 		}
 	}
-	fmt.Fprintf(w, "%d checks: %d failed, %d warnings\n", len(results), nFail, nWarn)
+	fmt.Fprintf(w, "%d checks: %d failed, %d with warnings\n", len(results), nFail, nWarn)
 	return nFail > 0
 }
 

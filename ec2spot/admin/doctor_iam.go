@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2instanceconnect"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -21,8 +22,10 @@ import (
 // The IAM checks call every action of the runner manager's policy in a way
 // that changes nothing: EC2 with DryRun (DryRunOperation = allowed), Auto
 // Scaling with arguments it rejects only after authorising the call
-// (ValidationError = allowed), SQS with a receive that hides nothing and a
-// delete of a receipt handle that does not exist. That AWS authorises
+// (ValidationError = allowed) or with no-op writes (an update without
+// changes, an existing tag re-set, an absent tag deleted), SQS with a
+// receive that hides a message for a second and a delete of a receipt
+// handle that does not exist. That AWS authorises
 // before validating these arguments is the documented order for EC2 DryRun
 // and assumed (unverified) for the others; an unexpected answer is a
 // warning, never a pass.
@@ -39,6 +42,7 @@ type probe struct {
 	// probe's instance is not the group's), so only a warning.
 	deniedMaybe bool
 	skip        string // not needed for this runner: why
+	unprobed    bool   // no harmless call possible here
 }
 
 func (d *Doctor) probes() map[string]probe {
@@ -58,7 +62,29 @@ func (d *Doctor) probes() map[string]probe {
 	}
 	queue := d.Target.Plugin.InterruptionQueueURL
 	c := d.clients
+	var tag *astypes.Tag // an existing tag, re-set unchanged
+	if d.group != nil {
+		for _, t := range d.group.raw.Tags {
+			tag = &astypes.Tag{Key: t.Key, Value: t.Value, PropagateAtLaunch: t.PropagateAtLaunch, ResourceId: aws.String(name), ResourceType: aws.String("auto-scaling-group")}
+			break
+		}
+	}
 	return map[string]probe{
+		"autoscaling:LaunchInstances": {unprobed: true}, // any accepted call launches
+		"autoscaling:UpdateAutoScalingGroup": {call: func(ctx context.Context) error {
+			// Only the name: an update that changes nothing.
+			_, err := c.AutoScaling.UpdateAutoScalingGroup(ctx, &autoscaling.UpdateAutoScalingGroupInput{AutoScalingGroupName: aws.String(name)})
+			return err
+		}},
+		"autoscaling:CreateOrUpdateTags": {call: func(ctx context.Context) error {
+			_, err := c.AutoScaling.CreateOrUpdateTags(ctx, &autoscaling.CreateOrUpdateTagsInput{Tags: []astypes.Tag{*tag}})
+			return err
+		}, unprobed: tag == nil},
+		"autoscaling:DeleteTags": {call: func(ctx context.Context) error {
+			// A key nobody sets: deleting it changes nothing.
+			_, err := c.AutoScaling.DeleteTags(ctx, &autoscaling.DeleteTagsInput{Tags: []astypes.Tag{{Key: aws.String(toolName + "-doctor-probe"), ResourceId: aws.String(name), ResourceType: aws.String("auto-scaling-group")}}})
+			return err
+		}},
 		"autoscaling:SetDesiredCapacity": {call: func(ctx context.Context) error {
 			// Above MaxSize: rejected after authorisation, changes nothing.
 			_, err := c.AutoScaling.SetDesiredCapacity(ctx, &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: aws.String(name), DesiredCapacity: aws.Int32(maxSize + 1), HonorCooldown: aws.Bool(true)})
@@ -146,6 +172,8 @@ func (d *Doctor) checkIAM(ctx context.Context) {
 			d.add(StatusWarn, check, "not probed by this doctor", "make sure the runner manager's policy allows it")
 		case p.skip != "":
 			d.add(StatusOK, check, "not needed: "+p.skip, "")
+		case p.unprobed:
+			d.add(StatusWarn, check, "not probed: no harmless call possible here", "make sure the runner manager's policy allows it")
 		case d.group == nil && strings.HasPrefix(action, "autoscaling:"):
 			d.add(StatusWarn, check, "not probed: the group is missing", "")
 		default:

@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"context"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -186,10 +187,16 @@ func TestDoctorCommand(t *testing.T) {
 	if r := runCLI(t, w.cfg, "doctor", "--name", "runners"); r.code != admin.ExitOK {
 		t.Fatalf("exit %d:\n%s", r.code, r.stdout)
 	}
-	// Doctor changes nothing: its probes are all rejected or read-only.
+	// Doctor changes nothing: its probes are rejected, read-only or no-op
+	// writes (an empty update, an existing tag re-set).
 	after, _ := w.sim.Group("runners")
-	if m := mutatingCalls(w.sim); len(m) != 0 || after.Desired != before.Desired || after.MaxSize != before.MaxSize {
-		t.Fatalf("doctor changed things: %v, desired %d → %d", m, before.Desired, after.Desired)
+	m := mutatingCalls(w.sim)
+	delete(m, "autoscaling:UpdateAutoScalingGroup")
+	delete(m, "autoscaling:CreateOrUpdateTags")
+	if len(m) != 0 || after.Desired != before.Desired || after.MaxSize != before.MaxSize || after.MinSize != before.MinSize ||
+		!reflect.DeepEqual(after.Tags, before.Tags) || !reflect.DeepEqual(after.Mixed, before.Mixed) ||
+		after.NewInstancesProtectedFromScaleIn != before.NewInstancesProtectedFromScaleIn || len(after.SuspendedProcesses) != len(before.SuspendedProcesses) {
+		t.Fatalf("doctor changed things: %v\nbefore %+v\nafter  %+v", m, before, after)
 	}
 	if r := runCLI(t, w.cfg, "doctor", "--name", "nope"); r.code != admin.ExitFailed || !strings.Contains(r.stdout, "fail  group:") {
 		t.Fatalf("exit %d:\n%s", r.code, r.stdout)

@@ -12,7 +12,7 @@ import (
 
 // The runner manager's IAM policy: a copy of the README's (a test keeps
 // them equal), with placeholders REGION, ACCOUNT_ID, GROUP_NAME and, for
-// the interruption queue, QUEUE_ARN.
+// the interruption queue, QUEUE_NAME (or QUEUE_ARN).
 //
 //go:embed iam-policy.json
 var runnerPolicyTemplate string
@@ -37,8 +37,15 @@ type Policy struct {
 // a queue the plugin also needs to consume it; without one, queue
 // statements are dropped.
 func RunnerPolicy(region, account, group, queueARN string) (Policy, error) {
+	queueName := ""
+	if f := strings.Split(queueARN, ":"); len(f) == 6 { // arn:aws:sqs:REGION:ACCOUNT:NAME
+		queueName = f[5]
+		if account == "" {
+			account = f[4]
+		}
+	}
 	var pairs []string
-	for _, kv := range [][2]string{{"REGION", region}, {"ACCOUNT_ID", account}, {"GROUP_NAME", group}, {"QUEUE_ARN", queueARN}} {
+	for _, kv := range [][2]string{{"REGION", region}, {"ACCOUNT_ID", account}, {"GROUP_NAME", group}, {"QUEUE_ARN", queueARN}, {"QUEUE_NAME", queueName}} {
 		if kv[1] != "" {
 			pairs = append(pairs, kv[0], kv[1])
 		}

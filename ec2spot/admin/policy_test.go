@@ -36,7 +36,7 @@ func TestRunnerPolicyFillsPlaceholders(t *testing.T) {
 		t.Fatal(err)
 	}
 	doc := p.JSON()
-	for _, placeholder := range []string{"REGION", "ACCOUNT_ID", "GROUP_NAME", "QUEUE_ARN"} {
+	for _, placeholder := range []string{"REGION", "ACCOUNT_ID", "GROUP_NAME", "QUEUE_ARN", "QUEUE_NAME"} {
 		if strings.Contains(doc, placeholder) {
 			t.Errorf("placeholder %s left in:\n%s", placeholder, doc)
 		}

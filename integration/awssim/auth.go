@@ -92,7 +92,7 @@ func resign(hr *http.Request, body []byte, m []string, secret string, t time.Tim
 }
 
 func isJSONService(service string) bool {
-	return service == svcInstanceConnect || service == svcSQS
+	return service == svcInstanceConnect || service == svcSQS || service == svcEvents
 }
 
 // invalidKey is each protocol's "unknown access key" error.

@@ -185,6 +185,7 @@ func (s *Sim) Reset() {
 		}
 	}
 	s.resetBLocked()
+	s.eb = nil
 	s.initWorldLocked()
 	s.mu.Unlock()
 	s.faults.mu.Lock()

@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 )
 
 // EventBridge (AWS JSON 1.1, X-Amz-Target AWSEvents.*) on the default bus:
@@ -44,21 +43,17 @@ type ebTarget struct {
 	Arn string `json:"Arn"`
 }
 
-// ebState is a simulator's rules. It lives beside the Sim (keyed by it) so
-// the model stays untouched; it is guarded by Sim.mu like the rest.
+// ebState is a simulator's EventBridge rules, guarded by Sim.mu like the
+// rest of the world.
 type ebState struct {
 	rules map[string]*ebRule // by name
 }
 
-var ebStates sync.Map // *Sim → *ebState
-
 func (s *Sim) ebLocked() *ebState {
-	if st, ok := ebStates.Load(s); ok {
-		return st.(*ebState)
+	if s.eb == nil {
+		s.eb = &ebState{rules: map[string]*ebRule{}}
 	}
-	st := &ebState{rules: map[string]*ebRule{}}
-	ebStates.Store(s, st)
-	return st
+	return s.eb
 }
 
 func ebErr(code, format string, args ...any) *APIError {

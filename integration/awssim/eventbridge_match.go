@@ -13,8 +13,7 @@ import (
 
 // hasRulesLocked reports whether any rule could take an event.
 func (s *Sim) hasRulesLocked() bool {
-	st, ok := ebStates.Load(s)
-	return ok && len(st.(*ebState).rules) > 0
+	return s.eb != nil && len(s.eb.rules) > 0
 }
 
 // deliverToRulesLocked puts an encoded event on the SQS targets of every

@@ -108,5 +108,6 @@ type Sim struct {
 	// closeOnce makes Close idempotent.
 	closeOnce sync.Once
 
-	b bState // helper B's side: SSH hosts, event subscriptions (see bstate.go)
+	eb *ebState // EventBridge rules (eventbridge.go); nil until the first rule
+	b  bState   // helper B's side: SSH hosts, event subscriptions (see bstate.go)
 }

@@ -44,7 +44,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
-	tearDown()
+	tearDown(code == 0)
 	if rows.Len() > 0 {
 		fmt.Printf("\nfleeting-plugin-ec2spot benchmarks (%s of API latency, simulator x%d, wall %s)\n\n", apiLatency, simSpeed, time.Since(w.started).Round(time.Second))
 		rows.Markdown(os.Stdout)
@@ -83,10 +83,15 @@ func setUp() (*world, error) {
 	return wd, nil
 }
 
-func tearDown() {
+// tearDown stops everything; the plugins' logs stay when the run failed.
+func tearDown(ok bool) {
 	for _, p := range w.plugins {
 		p.runner.Kill()
 	}
 	_ = w.sim.Close()
+	if !ok {
+		fmt.Fprintln(os.Stderr, "plugin logs kept in", w.dir)
+		return
+	}
 	_ = os.RemoveAll(w.dir)
 }

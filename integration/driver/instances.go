@@ -83,8 +83,14 @@ func (d *Driver) syncInstances(ctx context.Context, now time.Time) {
 			if !in.ready && !in.preparing && !in.removing {
 				d.prepare(ctx, in, now)
 			}
-		case provider.StateDeleting, provider.StateDeleted, provider.StateTimeout:
+		case provider.StateDeleted, provider.StateTimeout:
 			d.gone(in, now)
+		case provider.StateDeleting:
+			// A spot instance under notice is reported deleting while it
+			// still runs; its jobs die with the VM, when it leaves.
+			if d.cfg.FailOnDeleting {
+				d.gone(in, now)
+			}
 		}
 	}
 	for id, in := range d.instances {

@@ -58,6 +58,10 @@ type Config struct {
 	// ErrInstanceUnhealthy, which counts at once) that make an instance
 	// unhealthy (default 3, the runner's failure_threshold).
 	FailureThreshold int
+	// FailOnDeleting fails an instance's jobs as soon as it is reported
+	// deleting, not when it is gone (deleted, timeout, dropped) — the
+	// runner's documented trigger, and the default [D].
+	FailOnDeleting bool
 	// ConnectTimeout bounds one connection (ConnectInfo, dial, command);
 	// default 5m. Needed because fleeting's connector retries failed SSH
 	// handshakes without counting its 2 s sleeps against its timeout.

@@ -101,6 +101,10 @@ type env struct {
 	injected int      // faults injected (each injection, kill, or bad message counts)
 	seen     map[string]bool
 	seenMu   sync.Mutex
+	// connector is the runner's connector_config.
+	connector provider.ConnectorConfig
+	// secrets the scenario handled (keys, passwords): never to be logged.
+	secrets []string
 }
 
 type pluginRun struct {
@@ -109,7 +113,9 @@ type pluginRun struct {
 	causes sync.Map // id → fleeting.Cause
 }
 
-func newEnv(t *testing.T, simOpts awssim.Options, config map[string]any) *env {
+// newEnv builds a scenario's world; mod may change the runner group's
+// spec (after the simulator starts, before the group exists).
+func newEnv(t *testing.T, simOpts awssim.Options, config map[string]any, mod ...func(*awssim.Sim, *awssim.GroupSpec)) *env {
 	t.Helper()
 	if simOpts.Speed == 0 {
 		simOpts.Speed = 100
@@ -138,7 +144,8 @@ func newEnv(t *testing.T, simOpts awssim.Options, config map[string]any) *env {
 		Credentials:  credentials.NewStaticCredentialsProvider(operatorKey, operatorSecret, ""),
 		BaseEndpoint: aws.String(sim.URL()),
 	}
-	e := &env{t: t, sim: sim, asg: autoscaling.NewFromConfig(cfg), logs: &logBuffer{}, seen: map[string]bool{}}
+	e := &env{t: t, sim: sim, asg: autoscaling.NewFromConfig(cfg), logs: &logBuffer{}, seen: map[string]bool{},
+		connector: provider.ConnectorConfig{Timeout: time.Minute}}
 	if config == nil {
 		config = map[string]any{}
 	}
@@ -148,7 +155,11 @@ func newEnv(t *testing.T, simOpts awssim.Options, config map[string]any) *env {
 	config["api_rate_limits"] = map[string]any{"autoscaling": 200, "ec2": 200, "instance_connect": 200}
 	e.config = config
 
-	for _, g := range []awssim.GroupSpec{{Name: groupName, MaxSize: maxSize}, {Name: bystanderName, MaxSize: 2, Desired: 1}} {
+	spec := awssim.GroupSpec{Name: groupName, MaxSize: maxSize}
+	for _, m := range mod {
+		m(sim, &spec)
+	}
+	for _, g := range []awssim.GroupSpec{spec, {Name: bystanderName, MaxSize: 2, Desired: 1}} {
 		if err := sim.CreateGroup(g); err != nil {
 			t.Fatal(err)
 		}
@@ -194,7 +205,7 @@ func (e *env) start() {
 	}
 	run := &pluginRun{runner: runner}
 	prov, err := fleeting.Init(ctx(e.t), logger, runner.InstanceGroup(),
-		fleeting.WithInstanceGroupSettings(provider.Settings{ConnectorConfig: provider.ConnectorConfig{Timeout: time.Minute}}),
+		fleeting.WithInstanceGroupSettings(provider.Settings{ConnectorConfig: e.connector}),
 		fleeting.WithUpdateInterval(300*time.Millisecond),
 		fleeting.WithUpdateIntervalWhenExpecting(100*time.Millisecond),
 		fleeting.WithDeletionRetryInterval(time.Second),

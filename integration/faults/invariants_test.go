@@ -117,7 +117,7 @@ func (e *env) finish(s *suiteStats) {
 		loss++
 		e.t.Errorf("plugin not alive after the scenario: %v", err)
 	}
-	if found := scanSecrets(e.logs.String(), secretKey, sessionToken, operatorSecret); len(found) > 0 {
+	if found := scanSecrets(e.logs.String(), append(e.secrets, secretKey, sessionToken, operatorSecret)...); len(found) > 0 {
 		e.t.Errorf("secrets in the logs: %v", found)
 	}
 	e.seenMu.Lock()

@@ -47,7 +47,7 @@ td:first-child,th:first-child{text-align:left} .muted{color:#656d76;font-size:12
 		}
 		b.WriteString(`</tr>`)
 	}
-	b.WriteString(`</table><p class="muted">Wait = queued until a slot is acquired. Cost = instance-hours as AWS bills them (sampled) × the price table. Calls per job = every AWS API call of the run ÷ jobs.</p>`)
+	b.WriteString(`</table><p class="muted">Wait = queued until a slot is acquired. Cost = instance-hours as AWS bills them (sampled) × the price table. Calls per job = every AWS API call of the run ÷ jobs. Plugin call times are real: on this clock each real second stalls fleeting's provisioner loop for ` + fmt.Sprintf("%g", sc.Speed) + ` simulated seconds.</p>`)
 
 	var xMax time.Duration
 	yMax := 1.0

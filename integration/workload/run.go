@@ -217,7 +217,10 @@ func instanceGroup(sim *awssim.Sim, clk simClock, sc Scenario, mode Mode, opt Op
 		}
 		return g, func() {}, nil
 	case Ours:
-		conf, _ := json.Marshal(map[string]any{"name": sc.Group.Name, "region": region})
+		conf, err := json.Marshal(pluginConfig(sc))
+		if err != nil {
+			return nil, nil, err
+		}
 		envMu.Lock()
 		defer envMu.Unlock()
 		for k, v := range map[string]string{
@@ -235,6 +238,22 @@ func instanceGroup(sim *awssim.Sim, clk simClock, sc Scenario, mode Mode, opt Op
 		return runner.InstanceGroup(), runner.Kill, nil
 	}
 	return nil, nil, fmt.Errorf("unknown mode %q", mode)
+}
+
+// pluginConfig is ours' plugin_config for the scenario.
+func pluginConfig(sc Scenario) map[string]any {
+	conf := map[string]any{}
+	for k, v := range sc.PluginConfig {
+		conf[k] = v
+	}
+	conf["name"], conf["region"] = sc.Group.Name, region
+	if f := sc.Fallback; f != nil {
+		real := func(d time.Duration) string {
+			return max(time.Duration(float64(d)/sc.Speed), time.Second).Round(time.Millisecond).String()
+		}
+		conf["on_demand_fallback"] = map[string]any{"after": real(f.After), "hold": real(f.Hold)}
+	}
+	return conf
 }
 
 // measureKeygen times one RSA key generation (the cost per connection of

@@ -31,6 +31,12 @@ type Scenario struct {
 	Outage        *Outage
 	Throttle      *Throttle
 
+	// PluginConfig adds keys to ours' plugin_config (name and region are
+	// set). Fallback sets on_demand_fallback in simulated time: the plugin
+	// runs on the real clock, so Run divides by Speed (floor 1 s).
+	PluginConfig map[string]any
+	Fallback     *Fallback
+
 	// Drain bounds the wait for the last jobs after the workload window,
 	// and then for the group to reach zero (default 15m each).
 	Drain time.Duration
@@ -43,6 +49,9 @@ type Interruptions struct {
 	PerSpotHour float64
 	From, To    time.Duration
 }
+
+// Fallback is ours' on_demand_fallback, in simulated time.
+type Fallback struct{ After, Hold time.Duration }
 
 // Outage takes all spot capacity of the group's instance types away from
 // From to To.
@@ -109,8 +118,9 @@ func Scenarios() map[string]Scenario {
 	s.Interruptions = &Interruptions{PerSpotHour: 4}
 	list = append(list, s)
 
-	s = base("outage", "morning peak; no spot capacity from 3m to 11m")
+	s = base("outage", "morning peak; no spot capacity from 3m to 11m (ours with on_demand_fallback after 2m)")
 	s.Outage = &Outage{From: 3 * time.Minute, To: 11 * time.Minute}
+	s.Fallback = &Fallback{After: 2 * time.Minute, Hold: 10 * time.Minute}
 	list = append(list, s)
 
 	s = base("throttling", "morning peak under tight API rate limits")

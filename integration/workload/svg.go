@@ -88,7 +88,7 @@ func timelineSVG(events []Event, xMax time.Duration, yMax float64) string {
 			phases = append(phases, e)
 		}
 	}
-	c := chartBox{w: 1100, h: 300, left: 44, right: 12, top: 10, bottom: 28, xMax: xMax, yMax: yMax}
+	c := chartBox{w: 1100, h: 235, left: 44, right: 12, top: 10, bottom: 28, xMax: xMax, yMax: yMax}
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%g" height="%g" viewBox="0 0 %g %g" font-family="sans-serif">`, c.w, c.h, c.w, c.h)
 	c.axes(&b, "instances / jobs waiting")
@@ -170,7 +170,7 @@ func waitHistogramSVG(sums []Summary) string {
 			peak = max(peak, counts[i][int(w/bucket)])
 		}
 	}
-	c := chartBox{w: 1100, h: 260, left: 44, right: 12, top: 10, bottom: 40, xMax: time.Duration(n) * bucket, yMax: float64(peak)}
+	c := chartBox{w: 1100, h: 210, left: 44, right: 12, top: 10, bottom: 40, xMax: time.Duration(n) * bucket, yMax: float64(peak)}
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%g" height="%g" viewBox="0 0 %g %g" font-family="sans-serif">`, c.w, c.h, c.w, c.h)
 	c.axes(&b, "jobs")
