@@ -162,7 +162,9 @@ func TestPushKeyToStoppedInstance(t *testing.T) {
 }
 
 func TestWindowsPassword(t *testing.T) {
-	s := fastSim(t, awssim.Options{PasswordDelay: 20 * time.Second, Speed: 100})
+	// The password takes an hour of simulated time, so it cannot appear early
+	// however slowly the machine runs; Advance makes it appear.
+	s := fastSim(t, awssim.Options{PasswordDelay: time.Hour, Speed: 100})
 	keyPEM, err := s.CreateKeyPair("win")
 	if err != nil {
 		t.Fatal(err)
@@ -178,13 +180,12 @@ func TestWindowsPassword(t *testing.T) {
 	}
 
 	// Bounded by the context while AWS has no password yet.
-	s.SetSpeed(0.001)
 	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	defer cancel()
 	if _, err := g.WindowsPassword(short, id, keyPEM); !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "not available yet") {
 		t.Fatalf("before the password exists: %v", err)
 	}
-	s.SetSpeed(100)
+	s.Advance(time.Hour)
 
 	s.ResetCalls()
 	password, err := g.WindowsPassword(ctx, id, keyPEM)

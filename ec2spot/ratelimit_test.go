@@ -157,3 +157,25 @@ func TestThrottleDelay(t *testing.T) {
 		}
 	}
 }
+
+// A throttle answered to any client of the family slows the shared limiter
+// down for all of them; non-budgeted services pass untouched.
+func TestRateLimitSlowsDownAfterThrottle(t *testing.T) {
+	s := fastSim(t, awssim.Options{})
+	if err := s.CreateGroup(awssim.GroupSpec{Name: "runners"}); err != nil {
+		t.Fatal(err)
+	}
+	s.SetThrottle("autoscaling", 1, 1)
+	set := newLimiterSet(RateLimits{AutoScaling: RateLimit{Rate: 100, Burst: 100}})
+	cfg := limitedConfig(t, RateLimits{})
+	cfg.APIOptions = append(cfg.APIOptions, set.apiOption)
+	if n := describeBurst(t, cfg, 4); n == 0 {
+		t.Fatal("4 concurrent describes against a burst of 1 were never throttled")
+	}
+	if got := set.autoScaling.currentRate(); got >= 100 {
+		t.Errorf("rate after throttles = %v/s, want below the configured 100/s", got)
+	}
+	if set.forService("SQS") != nil || set.forService("STS") != nil {
+		t.Error("SQS and STS must not be budgeted")
+	}
+}

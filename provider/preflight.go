@@ -41,10 +41,10 @@ func (g *InstanceGroup) checkPermissions(ctx context.Context, group *ec2spot.Gro
 func (g *InstanceGroup) preflightOptions(s provider.Settings) ec2spot.PreflightOptions {
 	c := g.config
 	return ec2spot.PreflightOptions{
-		InstanceConnect:  !s.UseStaticCredentials && s.OS != "windows",
-		WindowsPasswords: !s.UseStaticCredentials && s.OS == "windows",
-		GroupChanges:     c.OnDemandFallback != nil || c.Fleet != nil,
-		Queue:            c.InterruptionQueueURL != "",
+		InstanceConnect:   !s.UseStaticCredentials && s.OS != "windows",
+		WindowsPasswords:  !s.UseStaticCredentials && s.OS == "windows",
+		GroupChanges:      c.OnDemandFallback != nil || c.Fleet != nil,
+		Queue:             c.InterruptionQueueURL != "",
 		SynchronousLaunch: c.LaunchMode == LaunchModeSynchronous,
 	}
 }

@@ -84,12 +84,12 @@ func (d *Driver) syncInstances(ctx context.Context, now time.Time) {
 				d.prepare(ctx, in, now)
 			}
 		case provider.StateDeleted, provider.StateTimeout:
-			d.gone(in, now)
+			d.gone(in)
 		case provider.StateDeleting:
 			// A spot instance under notice is reported deleting while it
 			// still runs; its jobs die with the VM, when it leaves.
 			if d.cfg.FailOnDeleting {
-				d.gone(in, now)
+				d.gone(in)
 			}
 		}
 	}
@@ -97,7 +97,7 @@ func (d *Driver) syncInstances(ctx context.Context, now time.Time) {
 		if !seen[id] {
 			in.state = provider.StateDeleted
 			d.emit(Event{Kind: InstanceState, Instance: id, State: string(provider.StateDeleted), Detail: "dropped by the provisioner"})
-			d.gone(in, now)
+			d.gone(in)
 			delete(d.instances, id)
 		}
 	}
@@ -105,7 +105,7 @@ func (d *Driver) syncInstances(ctx context.Context, now time.Time) {
 
 // gone fails the jobs of an instance that is leaving without the driver
 // having asked (the driver removes only idle instances).
-func (d *Driver) gone(in *instance, now time.Time) {
+func (d *Driver) gone(in *instance) {
 	for _, j := range in.jobs {
 		d.fail(j, CauseInstanceRemoved, in.id+" "+string(in.state))
 	}

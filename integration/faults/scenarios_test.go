@@ -1,6 +1,7 @@
 package faults_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -89,6 +90,40 @@ var scenarios = []scenario{
 		e.request(2)
 		e.waitRunning(2)
 		e.deleteRunning(1)
+		e.finish(s)
+	}},
+
+	{"ConnectInfo calls hang past their deadline", func(t *testing.T, s *suiteStats) {
+		e := newEnv(t, awssim.Options{}, nil)
+		e.start()
+		e.request(2)
+		e.waitRunning(2)
+		insts := e.run.prov.Instances()
+		connect := func(i fleeting.Instance, d time.Duration) error {
+			c, cancel := context.WithTimeout(context.Background(), d)
+			defer cancel()
+			_, err := i.ConnectInfo(c)
+			return err
+		}
+		// A hung key push ends with the caller's deadline; the next try works.
+		e.inject(awssim.Fault{Service: "ec2-instance-connect", Action: "SendSSHPublicKey", Hang: true, Count: 1})
+		if err := connect(insts[0], time.Second); err == nil {
+			t.Fatal("ConnectInfo answered through a hung SendSSHPublicKey")
+		}
+		if err := connect(insts[0], 20*time.Second); err != nil {
+			t.Fatalf("ConnectInfo after the hang: %v", err)
+		}
+		// A hung DescribeInstances is shared by that instance's callers and
+		// bounded by the plugin (a minute): the caller still gets its
+		// deadline, and the plugin keeps answering everything else.
+		e.inject(awssim.Fault{Service: "ec2", Action: "DescribeInstances", Hang: true, Count: 1})
+		start := time.Now()
+		if err := connect(insts[1], time.Second); err == nil || time.Since(start) > 5*time.Second {
+			t.Fatalf("ConnectInfo through a hung DescribeInstances: %v after %v", err, time.Since(start))
+		}
+		if err := e.alive(); err != nil {
+			t.Fatalf("plugin stuck behind a hung ConnectInfo: %v", err)
+		}
 		e.finish(s)
 	}},
 

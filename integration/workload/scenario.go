@@ -68,8 +68,6 @@ type Throttle struct {
 //go:embed testdata/trace.csv
 var sampleTrace []byte
 
-func boolp(b bool) *bool { return &b }
-
 // defaultDriver is a typical docker-autoscaler runner for the scenarios.
 func defaultDriver() driver.Config {
 	return driver.Config{
@@ -165,5 +163,3 @@ func Lookup(name string) (Scenario, error) {
 	}
 	return s, nil
 }
-
-var _ = boolp
