@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
@@ -40,6 +41,10 @@ type AWSOptions struct {
 	// client built from the configuration; zero rates are unlimited.
 	RateLimits RateLimits
 
+	// CallTimeout bounds one HTTP attempt of any call (the SQS client adds
+	// its long-poll wait); 0 = no bound.
+	CallTimeout time.Duration
+
 	// IMDSRegionTimeout bounds the instance-metadata region lookup made
 	// when no region is configured; 0 = 5s.
 	IMDSRegionTimeout time.Duration
@@ -62,6 +67,9 @@ var ErrNoRegion = errors.New("no AWS region configured: set plugin_config region
 func LoadAWSConfig(ctx context.Context, o AWSOptions) (aws.Config, error) {
 	opts := []func(*config.LoadOptions) error{
 		config.WithRetryer(func() aws.Retryer { return newRetryer(o) }),
+	}
+	if o.CallTimeout > 0 {
+		opts = append(opts, config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(o.CallTimeout)))
 	}
 	if o.Region != "" {
 		opts = append(opts, config.WithRegion(o.Region))
@@ -162,9 +170,18 @@ func NewClients(cfg aws.Config) Clients {
 		AutoScaling:     autoscaling.NewFromConfig(cfg),
 		EC2:             ec2.NewFromConfig(cfg),
 		InstanceConnect: ec2instanceconnect.NewFromConfig(cfg),
-		SQS:             sqs.NewFromConfig(cfg),
+		SQS: sqs.NewFromConfig(cfg, func(o *sqs.Options) {
+			// A long poll legitimately waits up to 20 s for a message.
+			if bc, ok := cfg.HTTPClient.(*awshttp.BuildableClient); ok && bc.GetTimeout() > 0 {
+				o.HTTPClient = bc.WithTimeout(bc.GetTimeout() + sqsLongPollWait)
+			}
+		}),
 	}
 }
 
 // ZeroBackoff is a retry delayer without delays, for tests.
 var ZeroBackoff retry.BackoffDelayer = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
+
+// sqsLongPollWait is the longest SQS long poll (WaitTimeSeconds 20) plus a
+// margin, added to the SQS client's per-attempt timeout.
+const sqsLongPollWait = 25 * time.Second

@@ -82,6 +82,8 @@ type Spot struct {
 	// market caches what the spot request poll learnt: "spot" or
 	// "on-demand" per instance id.
 	market map[string]string
+	// learnedAt: the last unfiltered (market-learning) spot request poll.
+	learnedAt time.Time
 	// azs are the group's availability zones (synchronous launches).
 	azs []string
 	// syncShort: the last synchronous launch fell short for lack of
@@ -165,15 +167,27 @@ func (s *Spot) Start() {
 }
 
 // Observe runs after each successful Refresh (once per Update): it polls
-// the spot requests of the group's spot instances, explains new launch
-// failures while the group is short of capacity, and drives the on-demand
-// fallback. Its failures are logged, never returned: the snapshot stands.
+// the spot requests for interruption notices, explains new launch failures
+// while the group is short of capacity, and drives the on-demand fallback.
+// Its failures are logged, never returned: the snapshot stands.
 func (s *Spot) Observe(ctx context.Context, snap *Snapshot) {
 	if s == nil {
 		return
 	}
+	s.ObservePolled(ctx, snap, s.startPoll(ctx, snap))
+}
+
+// ObservePolled is Observe with the spot request poll p (from StartPoll,
+// nil = none needed) already running beside the Refresh that took snap.
+func (s *Spot) ObservePolled(ctx context.Context, snap *Snapshot, p *SpotPoll) {
+	if s == nil {
+		p.Wait()
+		return
+	}
 	s.pruneSignals(snap)
-	if err := s.pollSpotRequests(ctx, snap); err != nil {
+	if p == nil {
+		s.pollErrors.reset()
+	} else if err := s.applyPoll(snap, p); err != nil {
 		s.pollErrors.log(s.log, s.now(), "checking spot requests for interruption notices failed; relying on other signals until it works again", err)
 	} else {
 		s.pollErrors.reset()

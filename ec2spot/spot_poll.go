@@ -2,66 +2,195 @@ package ec2spot
 
 import (
 	"context"
-	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 )
 
-// spotFilterChunk bounds the instance-id values of one filter.
-const spotFilterChunk = 200
+// interruptionCodes are the spot request status codes that mean AWS
+// announced it takes the instance (marked-for-*) or took it after an
+// interruption. The *-by-user codes are left out: every scale-in (the
+// plugin's own and the group's) ends with them and AWS keeps closed requests
+// for hours, so asking for them would grow the answer with churn; such
+// terminations show in the lifecycle state and the queue.
+var interruptionCodes = []string{
+	"marked-for-termination", "marked-for-stop", "marked-for-hibernation",
+	"instance-terminated-by-price", "instance-terminated-no-capacity",
+	"instance-terminated-capacity-oversubscribed", "instance-terminated-launch-group-constraint",
+	"instance-terminated-by-service", "instance-terminated-by-schedule", "instance-terminated-by-experiment",
+	"instance-stopped-by-price", "instance-stopped-no-capacity",
+}
 
-// pollSpotRequests is the per-Update interruption check: one
-// DescribeSpotInstanceRequests (per 200 instances) filtered by the ids of
-// the members that are spot or not yet known to be on-demand. A member in
-// service without a spot request is on-demand and is not asked about again.
-func (s *Spot) pollSpotRequests(ctx context.Context, snap *Snapshot) error {
-	var ids []string
-	s.mu.Lock()
-	for _, inst := range snap.Instances {
-		if !watchPhase(inst.Phase) || s.market[inst.ID] == marketOnDemand {
+var isInterruptionCode = func() map[string]bool {
+	m := make(map[string]bool, len(interruptionCodes))
+	for _, c := range interruptionCodes {
+		m[c] = true
+	}
+	return m
+}()
+
+// learnEvery bounds the unfiltered poll that learns members' markets: it
+// lists every spot request of the account and region, so it runs only when
+// in-service members have an unknown market, and at most this often.
+const learnEvery = 5 * time.Minute
+
+// SpotPoll is one Update's spot request poll, started before the group is
+// described: it needs no member list, so both calls run at once.
+type SpotPoll struct {
+	learn bool
+	done  chan struct{}
+	reqs  []polledRequest
+	err   error
+}
+
+// polledRequest is what the poll keeps of one spot request.
+type polledRequest struct {
+	id  string
+	sig Signal
+	ok  bool // sig is an interruption
+}
+
+// Wait waits for the poll to end, discarding its answer (the Update failed).
+func (p *SpotPoll) Wait() {
+	if p != nil {
+		<-p.done
+	}
+}
+
+// StartPoll starts this Update's DescribeSpotInstanceRequests, planned on
+// the latest snapshot; nil when no member can be spot. Pass it to
+// ObservePolled with the snapshot of the same Update.
+func (s *Spot) StartPoll(ctx context.Context) *SpotPoll {
+	if s == nil {
+		return nil
+	}
+	return s.startPoll(ctx, s.group.Latest())
+}
+
+func (s *Spot) startPoll(ctx context.Context, prev *Snapshot) *SpotPoll {
+	need, learn := s.pollPlan(prev)
+	if !need {
+		return nil
+	}
+	p := &SpotPoll{learn: learn, done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		p.reqs, p.err = s.describeSpotRequests(ctx, learn)
+	}()
+	return p
+}
+
+// pollPlan: need is false when every member that can be handed out is known
+// on-demand (or there is none); learn asks for the unfiltered poll. Before
+// the first snapshot nothing is known, so it learns.
+func (s *Spot) pollPlan(prev *Snapshot) (need, learn bool) {
+	if prev == nil {
+		s.mu.Lock()
+		s.learnedAt = s.now()
+		s.mu.Unlock()
+		return true, true
+	}
+	unknown := false
+	for _, inst := range prev.Instances {
+		if !watchPhase(inst.Phase) {
 			continue
 		}
-		ids = append(ids, inst.ID)
-	}
-	s.mu.Unlock()
-	for n, id := range ids {
-		if m := s.group.knownMarket(id); m != "" && m != marketSpot {
-			s.setMarket(id, marketOnDemand)
-			ids[n] = ""
+		s.mu.Lock()
+		m := s.market[inst.ID]
+		s.mu.Unlock()
+		if m == "" {
+			// Cached EC2 details (after a ConnectInfo) settle it for free.
+			if km := s.group.knownMarket(inst.ID); km == marketSpot {
+				m = marketSpot
+				s.setMarket(inst.ID, m)
+			} else if km != "" {
+				m = marketOnDemand
+				s.setMarket(inst.ID, m)
+			}
+		}
+		if m == marketOnDemand {
+			continue
+		}
+		need = true
+		if m == "" && inst.Phase == PhaseInService {
+			unknown = true
 		}
 	}
-	ids = dedupe(ids)
+	if !unknown {
+		return need, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.learnedAt.IsZero() || s.now().Sub(s.learnedAt) >= learnEvery {
+		s.learnedAt = s.now()
+		return true, true
+	}
+	return true, false
+}
 
-	found := map[string]bool{}
-	for start := 0; start < len(ids); start += spotFilterChunk {
-		chunk := ids[start:min(start+spotFilterChunk, len(ids))]
-		p := ec2.NewDescribeSpotInstanceRequestsPaginator(s.clients.EC2, &ec2.DescribeSpotInstanceRequestsInput{
-			Filters:    []types.Filter{{Name: aws.String("instance-id"), Values: chunk}},
-			MaxResults: aws.Int32(1000),
-		})
-		for p.HasMorePages() {
-			page, err := p.NextPage(ctx)
-			if err != nil {
-				return explain("ec2:DescribeSpotInstanceRequests", err)
+// describeSpotRequests is the one paginated DescribeSpotInstanceRequests of
+// an Update: filtered on the interruption status codes (an answer of the
+// notices only, at any group size), or unfiltered to learn markets.
+func (s *Spot) describeSpotRequests(ctx context.Context, learn bool) ([]polledRequest, error) {
+	in := &ec2.DescribeSpotInstanceRequestsInput{MaxResults: aws.Int32(1000)}
+	if !learn {
+		in.Filters = []types.Filter{{Name: aws.String("status-code"), Values: interruptionCodes}}
+	}
+	var out []polledRequest
+	p := ec2.NewDescribeSpotInstanceRequestsPaginator(s.clients.EC2, in)
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, explain("ec2:DescribeSpotInstanceRequests", err)
+		}
+		for _, r := range page.SpotInstanceRequests {
+			id := aws.ToString(r.InstanceId)
+			if id == "" {
+				continue
 			}
-			for _, r := range page.SpotInstanceRequests {
-				id := aws.ToString(r.InstanceId)
-				if id == "" {
-					continue
-				}
-				found[id] = true
-				s.setMarket(id, marketSpot)
-				if sig, ok := spotRequestSignal(r); ok && !s.group.terminationRequested(id) {
-					s.record(id, sig)
-				}
-			}
+			sig, ok := spotRequestSignal(r)
+			out = append(out, polledRequest{id: id, sig: sig, ok: ok})
 		}
 	}
-	for _, id := range ids {
-		if inst, _ := snap.Instance(id); !found[id] && inst.Phase == PhaseInService {
-			s.setMarket(id, marketOnDemand)
+	return out, nil
+}
+
+// applyPoll joins the poll with the snapshot of the same Update. Requests
+// of instances outside the group are ignored: the answer covers the whole
+// account and region.
+func (s *Spot) applyPoll(snap *Snapshot, p *SpotPoll) error {
+	<-p.done
+	if p.err != nil {
+		return p.err
+	}
+	var found map[string]bool
+	if p.learn {
+		found = make(map[string]bool, len(p.reqs))
+	}
+	for _, r := range p.reqs {
+		if _, member := snap.Instance(r.id); !member {
+			continue
+		}
+		if found != nil {
+			found[r.id] = true
+		}
+		s.setMarket(r.id, marketSpot)
+		if r.ok && !s.group.terminationRequested(r.id) {
+			s.record(r.id, r.sig)
+		}
+	}
+	if !p.learn {
+		return nil
+	}
+	// A spot request precedes its instance, so a member in service without
+	// one in the full answer is on-demand and is not asked about again.
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, inst := range snap.Instances {
+		if inst.Phase == PhaseInService && !found[inst.ID] && s.market[inst.ID] == "" {
+			s.market[inst.ID] = marketOnDemand
 		}
 	}
 	return nil
@@ -92,14 +221,14 @@ func (s *Spot) setMarket(id, m string) {
 
 // spotRequestSignal reads an interruption from a spot request's status:
 // marked-for-* while the instance still runs, instance-terminated-* and
-// instance-stopped-* once AWS took it.
+// instance-stopped-* once AWS took it (interruptionCodes: the same codes
+// whichever poll found the request).
 func spotRequestSignal(r types.SpotInstanceRequest) (Signal, bool) {
 	if r.Status == nil {
 		return Signal{}, false
 	}
 	code := aws.ToString(r.Status.Code)
-	if !strings.HasPrefix(code, "marked-for-") && !strings.HasPrefix(code, "instance-terminated-") &&
-		!strings.HasPrefix(code, "instance-stopped-") {
+	if !isInterruptionCode[code] {
 		return Signal{}, false
 	}
 	return Signal{Kind: SignalInterruption, Source: SourceSpotRequest, Detail: code, NoticeTime: aws.ToTime(r.Status.UpdateTime)}, true

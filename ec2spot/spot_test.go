@@ -3,6 +3,7 @@ package ec2spot
 import (
 	"bytes"
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -69,7 +70,8 @@ func observe(t *testing.T, g *Group, sp *Spot) *Snapshot {
 	return snap
 }
 
-// recordingEC2 records the instance-id filter of each spot request poll.
+// recordingEC2 records the filters of each spot request poll, as
+// "name=value,value" (none: unfiltered).
 type recordingEC2 struct {
 	EC2API
 	mu    sync.Mutex
@@ -78,11 +80,11 @@ type recordingEC2 struct {
 
 func (r *recordingEC2) DescribeSpotInstanceRequests(ctx context.Context, in *ec2.DescribeSpotInstanceRequestsInput, opts ...func(*ec2.Options)) (*ec2.DescribeSpotInstanceRequestsOutput, error) {
 	r.mu.Lock()
-	var ids []string
+	var filters []string
 	for _, f := range in.Filters {
-		ids = append(ids, f.Values...)
+		filters = append(filters, aws.ToString(f.Name)+"="+strings.Join(f.Values, ","))
 	}
-	r.polls = append(r.polls, ids)
+	r.polls = append(r.polls, filters)
 	r.mu.Unlock()
 	return r.EC2API.DescribeSpotInstanceRequests(ctx, in, opts...)
 }
@@ -109,6 +111,9 @@ func TestSpotPollingAsksOnlyAboutSpotAndFindsTheInterruption(t *testing.T) {
 	ids := inService(t, g, 3)
 	observe(t, g, sp) // learns the markets
 	rec.mu.Lock()
+	if len(rec.polls) != 1 || len(rec.polls[0]) != 0 {
+		t.Errorf("learning poll had filters %v, want one unfiltered call", rec.polls)
+	}
 	rec.polls = nil
 	rec.mu.Unlock()
 	observe(t, g, sp)
@@ -120,10 +125,22 @@ func TestSpotPollingAsksOnlyAboutSpotAndFindsTheInterruption(t *testing.T) {
 		}
 	}
 	rec.mu.Lock()
-	if len(rec.polls) != 1 || len(rec.polls[0]) != len(spotIDs) {
-		t.Errorf("second poll asked about %v, want exactly the spot instances %v", rec.polls, spotIDs)
+	want := "status-code=" + strings.Join(interruptionCodes, ",")
+	if len(rec.polls) != 1 || len(rec.polls[0]) != 1 || rec.polls[0][0] != want {
+		t.Errorf("second poll had filters %v, want one call filtered on %s", rec.polls, want)
 	}
 	rec.mu.Unlock()
+	sp.mu.Lock()
+	for _, id := range ids {
+		want := marketOnDemand
+		if slices.Contains(spotIDs, id) {
+			want = marketSpot
+		}
+		if sp.market[id] != want {
+			t.Errorf("market of %s = %q, want %q", id, sp.market[id], want)
+		}
+	}
+	sp.mu.Unlock()
 
 	victim := spotIDs[0]
 	if err := s.Interrupt(victim, "terminate"); err != nil {

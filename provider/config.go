@@ -24,6 +24,7 @@ type Config struct {
 	AssumeRole       *AssumeRole `json:"assume_role"`
 	RetryMode        string      `json:"retry_mode"`
 	RetryMaxAttempts int         `json:"retry_max_attempts"`
+	APICallTimeout   Duration    `json:"api_call_timeout"`
 
 	// Spot features (spot_config.go).
 	InterruptionQueueURL string            `json:"interruption_queue_url"`
@@ -67,6 +68,7 @@ var configFields = []field{
 	{"assume_role", nil}, // a table: decoded key by key, see decodeAssumeRole
 	{"retry_mode", func(c *Config, r json.RawMessage) error { return decodeValue(r, &c.RetryMode) }},
 	{"retry_max_attempts", func(c *Config, r json.RawMessage) error { return decodeValue(r, &c.RetryMaxAttempts) }},
+	{"api_call_timeout", func(c *Config, r json.RawMessage) error { return decodeValue(r, &c.APICallTimeout) }},
 	{"interruption_queue_url", func(c *Config, r json.RawMessage) error { return decodeValue(r, &c.InterruptionQueueURL) }},
 	{"rebalance", func(c *Config, r json.RawMessage) error { return decodeValue(r, &c.Rebalance) }},
 	{"on_demand_fallback", nil}, // tables: decoded key by key, see decodeTable
@@ -271,7 +273,11 @@ func jsonKind(raw []byte) string {
 const (
 	DefaultRetryMode        = "adaptive"
 	DefaultRetryMaxAttempts = 3
-	DefaultSessionName      = "fleeting-plugin-ec2spot"
+	// DefaultAPICallTimeout bounds one HTTP attempt: fleeting gives Update,
+	// Increase and Decrease no deadline, so a hung connection would stall
+	// the provisioner loop for good.
+	DefaultAPICallTimeout = 30 * time.Second
+	DefaultSessionName    = "fleeting-plugin-ec2spot"
 )
 
 func (c *Config) applyDefaults() {
@@ -280,6 +286,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.RetryMaxAttempts == 0 {
 		c.RetryMaxAttempts = DefaultRetryMaxAttempts
+	}
+	if c.APICallTimeout.Duration == 0 {
+		c.APICallTimeout.Duration = DefaultAPICallTimeout
 	}
 	c.ConfigFile = expandHome(c.ConfigFile)
 	c.CredentialsFile = expandHome(c.CredentialsFile)
@@ -356,6 +365,9 @@ func (c *Config) validate() []error {
 	}
 	if c.RetryMaxAttempts < 1 || c.RetryMaxAttempts > 20 {
 		invalid("retry_max_attempts", "%d (want 1 to 20)", c.RetryMaxAttempts)
+	}
+	if d := c.APICallTimeout.Duration; d < time.Second || d > 10*time.Minute {
+		invalid("api_call_timeout", "%s (want between 1s and 10m)", d)
 	}
 	errs = append(errs, c.validateRateLimits()...)
 	return append(errs, c.validateSpot()...)

@@ -20,6 +20,7 @@ var configKeyMessages = map[string]struct {
 	"assume_role":            {`"arn:aws:iam::123456789012:role/r"`, `want a table with role_arn, external_id, session_name, duration`, `{}`, `missing required plugin config: assume_role.role_arn`},
 	"retry_mode":             {`true`, `want a string, got boolean true`, `"exponential"`, `"exponential" (want standard or adaptive)`},
 	"retry_max_attempts":     {`3.5`, `want an integer, got number 3.5`, `21`, `21 (want 1 to 20)`},
+	"api_call_timeout":       {`[]`, `want a duration string such as "15m", got a list`, `"500ms"`, `500ms (want between 1s and 10m)`},
 	"interruption_queue_url": {`{"url":"x"}`, `want a string, got a table`, `"runner-interruptions"`, `(want the queue URL, e.g. https://sqs.`},
 	"rebalance":              {`1`, `want a string, got number 1`, `"terminate"`, `"terminate" (want drain or ignore)`},
 	"on_demand_fallback":     {`"2m"`, `want a table, got string "2m"`, ``, ``},

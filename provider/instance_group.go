@@ -147,6 +147,7 @@ func (g *InstanceGroup) awsOptionsFor(cfg Config) ec2spot.AWSOptions {
 		CredentialsFile:  cfg.CredentialsFile,
 		RetryMode:        aws.RetryMode(cfg.RetryMode),
 		RetryMaxAttempts: cfg.RetryMaxAttempts,
+		CallTimeout:      cfg.APICallTimeout.Duration,
 		RateLimits:       cfg.rateLimits(),
 	}
 	if a := cfg.AssumeRole; a != nil {

@@ -10,7 +10,8 @@ import (
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/ec2spot"
 )
 
-// Update reports every member of the group from one DescribeAutoScalingGroups.
+// Update reports every member of the group from one DescribeAutoScalingGroups
+// (and, beside it, one spot request poll).
 // On failure it returns the error and reports nothing: fleeting then keeps
 // its view instead of timing instances out.
 func (g *InstanceGroup) Update(ctx context.Context, fn func(id string, state provider.State)) error {
@@ -18,16 +19,20 @@ func (g *InstanceGroup) Update(ctx context.Context, fn func(id string, state pro
 	if err != nil {
 		return err
 	}
+	spot := g.spotFeatures()
+	// The spot poll needs no member list: run it beside the describe, so an
+	// Update costs one round trip.
+	poll := spot.StartPoll(ctx)
 	snap, drift, err := group.Refresh(ctx)
 	if err != nil {
+		poll.Wait()
 		return err
 	}
 	if drift != nil {
 		log.Warn("desired capacity changed outside the plugin (scaling policy, scheduled action, console or another runner?); adopting the group's value",
 			"expected_desired_capacity", drift.Expected, "observed_desired_capacity", drift.Observed)
 	}
-	spot := g.spotFeatures()
-	spot.Observe(ctx, snap)
+	spot.ObservePolled(ctx, snap, poll)
 	for _, inst := range snap.Instances {
 		state, ok := stateFor(log, inst)
 		if ok {

@@ -26,7 +26,7 @@ func main() {
 	trace := flag.String("trace", "", "CSV trace (start_offset,duration) replacing the scenario's workload")
 	prices := flag.String("prices", "", "CSV price table (instance_type,market,usd_per_hour) overriding the defaults")
 	speed := flag.Float64("speed", 0, "simulated seconds per real second (0 = the scenario's)")
-	parallel := flag.Bool("parallel", false, "run the modes at once (faster; they then share the CPU)")
+	sequential := flag.Bool("sequential", false, "run the modes one after the other instead of at once")
 	only := flag.String("mode", "", "run one mode only: ours or official-like")
 	flag.Parse()
 
@@ -49,7 +49,7 @@ func main() {
 		fail(err)
 	}
 	cfg := demo.Config{Plugin: abs, Scenario: *scenario, OutDir: *out, Trace: *trace, Prices: *prices,
-		Speed: *speed, Parallel: *parallel}
+		Speed: *speed, Sequential: *sequential}
 	if *only != "" {
 		cfg.Modes = []workload.Mode{workload.Mode(*only)}
 	}

@@ -21,7 +21,7 @@ func TestDemoRunsBothModesAndScalesToZero(t *testing.T) {
 	bin := integration.BuildPluginBinary(t, "../../cmd/fleeting-plugin-ec2spot", "fleeting-plugin-ec2spot")
 	var out strings.Builder
 	sum, err := demo.Run(context.Background(), demo.Config{
-		Plugin: bin, OutDir: t.TempDir(), Parallel: true,
+		Plugin: bin, OutDir: t.TempDir(),
 		Tweak: func(sc *workload.Scenario) {
 			sc.Speed = 60
 			sc.Workload = workload.Steady{PerMinute: 2, MeanDuration: 2 * time.Minute, Window: 5 * time.Minute}

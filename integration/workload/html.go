@@ -29,7 +29,7 @@ td:first-child,th:first-child{text-align:left} .muted{color:#656d76;font-size:12
 	fmt.Fprintf(&b, `<p class="muted">Simulated AWS (boot %s, notice %s), clock ×%g; every mode drives its own simulated account through the real fleeting provisioner; all times are simulated unless marked real.</p>`,
 		orDefault(sc.BootDelay, "30s"), orDefault(sc.NoticePeriod, "2m"), sc.Speed)
 
-	b.WriteString(`<h2>Summary</h2><table><tr><th></th>`)
+	b.WriteString(`<div style="display:flex;gap:28px;align-items:flex-start"><div style="max-width:500px"><h2>Summary</h2><table><tr><th></th>`)
 	for _, s := range sums {
 		fmt.Fprintf(&b, `<th>%s</th>`, esc(string(s.Mode)))
 	}
@@ -47,7 +47,11 @@ td:first-child,th:first-child{text-align:left} .muted{color:#656d76;font-size:12
 		}
 		b.WriteString(`</tr>`)
 	}
-	b.WriteString(`</table><p class="muted">Wait = queued until a slot is acquired. Cost = instance-hours as AWS bills them (sampled) × the price table. Calls per job = every AWS API call of the run ÷ jobs. Plugin call times are real: on this clock each real second stalls fleeting's provisioner loop for ` + fmt.Sprintf("%g", sc.Speed) + ` simulated seconds.</p>`)
+	b.WriteString(`</table><p class="muted">Wait = queued until a slot is acquired. Cost = instance-hours as AWS bills them (sampled) × the price table. Calls per job = every AWS API call of the run ÷ jobs. Plugin call times are real: on this clock each real second stalls fleeting's provisioner loop for ` + fmt.Sprintf("%g", sc.Speed) + ` simulated seconds.</p></div><div><h2>Job wait distribution</h2><p class="legend">`)
+	for i, s := range sums {
+		fmt.Fprintf(&b, `<span><i style="background:%s"></i>%s</span>`, modeColors[i%len(modeColors)], esc(string(s.Mode)))
+	}
+	b.WriteString(`</p>` + waitHistogramSVG(sums) + `</div></div>`)
 
 	var xMax time.Duration
 	yMax := 1.0
@@ -72,12 +76,6 @@ td:first-child,th:first-child{text-align:left} .muted{color:#656d76;font-size:12
 	for _, r := range results {
 		fmt.Fprintf(&b, `<p><b>%s</b></p>%s`, esc(string(r.Mode)), timelineSVG(r.Events, xMax, yMax))
 	}
-
-	b.WriteString(`<h2>Job wait distribution</h2><p class="legend">`)
-	for i, s := range sums {
-		fmt.Fprintf(&b, `<span><i style="background:%s"></i>%s</span>`, modeColors[i%len(modeColors)], esc(string(s.Mode)))
-	}
-	b.WriteString(`</p>` + waitHistogramSVG(sums))
 
 	b.WriteString(`<h2>AWS API calls</h2><table><tr><th>call</th>`)
 	for _, r := range results {

@@ -97,7 +97,7 @@ var peak = Bursty{
 func Scenarios() map[string]Scenario {
 	base := func(name, desc string) Scenario {
 		return Scenario{
-			Name: name, Description: desc, Workload: peak, Seed: 1, Speed: 40,
+			Name: name, Description: desc, Workload: peak, Seed: 1, Speed: 20,
 			Group: defaultGroup(), Driver: defaultDriver(), BootDelay: 60 * time.Second,
 		}
 	}
@@ -122,7 +122,7 @@ func Scenarios() map[string]Scenario {
 	list = append(list, s)
 
 	s = base("throttling", "morning peak under tight API rate limits")
-	s.Speed = 20 // SDK retry back-offs are real time: keep them short in simulated time
+	s.Speed = 10 // SDK retry back-offs are real time: keep them short in simulated time
 	s.Throttle = &Throttle{AutoScalingRate: 0.5, EC2Rate: 1, InstanceConnectRate: 1, Burst: 3}
 	list = append(list, s)
 

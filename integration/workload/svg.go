@@ -170,7 +170,7 @@ func waitHistogramSVG(sums []Summary) string {
 			peak = max(peak, counts[i][int(w/bucket)])
 		}
 	}
-	c := chartBox{w: 1100, h: 210, left: 44, right: 12, top: 10, bottom: 40, xMax: time.Duration(n) * bucket, yMax: float64(peak)}
+	c := chartBox{w: 600, h: 330, left: 44, right: 12, top: 10, bottom: 40, xMax: time.Duration(n) * bucket, yMax: float64(peak)}
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%g" height="%g" viewBox="0 0 %g %g" font-family="sans-serif">`, c.w, c.h, c.w, c.h)
 	c.axes(&b, "jobs")
@@ -187,7 +187,7 @@ func waitHistogramSVG(sums []Summary) string {
 		}
 	}
 	for i, s := range sums {
-		for _, q := range []struct {
+		for k, q := range []struct {
 			name string
 			v    time.Duration
 		}{{"p50", s.P50}, {"p95", s.P95}} {
@@ -195,7 +195,7 @@ func waitHistogramSVG(sums []Summary) string {
 			fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="2" stroke-dasharray="5 3"/>`,
 				x, c.top, x, c.y(0), modeColors[i%len(modeColors)])
 			fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="11" fill="%s">%s %s</text>`,
-				x+3, c.top+12+float64(i)*13, modeColors[i%len(modeColors)], q.name, clock(q.v))
+				x+3, c.top+12+float64(2*i+k)*13, modeColors[i%len(modeColors)], q.name, clock(q.v))
 		}
 	}
 	fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="11" text-anchor="middle">wait from queued to slot acquired (30 s buckets)</text>`, (c.left+c.w)/2, c.h-4)

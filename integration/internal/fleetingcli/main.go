@@ -42,7 +42,7 @@ func main() {
 	listener := flag.String("listener", "", "address the test registry listens on")
 	flag.Parse()
 	if *listener == "" || flag.NArg() < 1 {
-		fail(errors.New("usage: fleetingcli -listener ADDR release|install ..."))
+		fail(errors.New("usage: fleetingcli -listener ADDR release|install ARGS"))
 	}
 	remote.DefaultTransport = Transport(*listener)
 
