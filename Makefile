@@ -1,7 +1,8 @@
 # fleeting-plugin-ec2spot
 GO          ?= go
 PKG         := gitlab.com/ec2spot/fleeting-plugin-ec2spot
-VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null | sed 's/^v//' || echo dev)
+# The tag without its v; "dev" outside a git checkout.
+VERSION     ?= $(shell v=$$(git describe --tags --always --dirty 2>/dev/null) && echo "$${v#v}" || echo dev)
 REVISION    ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 BUILT       ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS     := -s -w \

@@ -164,6 +164,50 @@ func TestSpotPollingAsksOnlyAboutSpotAndFindsTheInterruption(t *testing.T) {
 	}
 }
 
+// An on-demand group is not polled once its markets are known, and an
+// interruption in another group of the account is never acted on.
+func TestSpotPollingSkipsOnDemandAndIgnoresOtherGroups(t *testing.T) {
+	s := fastSim(t, awssim.Options{})
+	if err := s.CreateGroup(awssim.GroupSpec{Name: "runners", MaxSize: 4, OnDemandPercentageAboveBase: 100}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testAWSConfig(t)
+	clients := NewClients(cfg)
+	rec := &recordingEC2{EC2API: clients.EC2}
+	clients.EC2 = rec
+	g := NewGroup(GroupOptions{Name: "runners", Region: cfg.Region, Clients: clients})
+	sp := NewSpot(SpotOptions{Group: g})
+	if _, err := g.Increase(testCtx(t), 2); err != nil {
+		t.Fatal(err)
+	}
+	ids := inService(t, g, 2)
+	other := newTestGroup(t, s, awssim.GroupSpec{Name: "other", Desired: 1, MaxSize: 1})
+	stranger := inService(t, other, 1)[0]
+	if err := s.Interrupt(stranger, "terminate"); err != nil {
+		t.Fatal(err)
+	}
+	observe(t, g, sp) // learns the markets (and sees the stranger's notice)
+	rec.mu.Lock()
+	rec.polls = nil
+	rec.mu.Unlock()
+	observe(t, g, sp)
+	rec.mu.Lock()
+	if len(rec.polls) != 0 {
+		t.Errorf("all members on-demand, yet polled: %v", rec.polls)
+	}
+	rec.mu.Unlock()
+	sp.mu.Lock()
+	if _, ok := sp.signals[stranger]; ok {
+		t.Errorf("recorded a signal for %s, outside the group", stranger)
+	}
+	for _, id := range ids {
+		if sp.market[id] != marketOnDemand {
+			t.Errorf("market of %s = %q, want on-demand", id, sp.market[id])
+		}
+	}
+	sp.mu.Unlock()
+}
+
 func TestSpotQueueSignals(t *testing.T) {
 	for _, policy := range []RebalancePolicy{RebalanceDrain, RebalanceIgnore} {
 		t.Run(string(policy), func(t *testing.T) {
