@@ -22,6 +22,7 @@ import (
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/awssim"
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/driver"
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/officiallike"
+	ec2spotprovider "gitlab.com/ec2spot/fleeting-plugin-ec2spot/provider"
 )
 
 // Mode is which instance group drives the run.
@@ -252,6 +253,19 @@ func pluginConfig(sc Scenario) map[string]any {
 			return max(time.Duration(float64(d)/sc.Speed), time.Second).Round(time.Millisecond).String()
 		}
 		conf["on_demand_fallback"] = map[string]any{"after": real(f.After), "hold": real(f.Hold)}
+	}
+	// The plugin paces its calls in real time; at a faster clock the runner
+	// makes proportionally more calls per real second, so its budgets scale
+	// with the clock as the simulator's throttles do (capped at the
+	// plugin's maximum). Without this the plugin's own limiter, not AWS,
+	// would decide the job waits.
+	if _, set := conf["api_rate_limits"]; !set {
+		scaled := func(perSecond float64) float64 { return min(perSecond*max(sc.Speed, 1), 1000) }
+		conf["api_rate_limits"] = map[string]any{
+			"autoscaling":      scaled(ec2spotprovider.DefaultAutoScalingRate),
+			"ec2":              scaled(ec2spotprovider.DefaultEC2Rate),
+			"instance_connect": scaled(ec2spotprovider.DefaultInstanceConnectRate),
+		}
 	}
 	return conf
 }
