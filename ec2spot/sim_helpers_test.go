@@ -10,38 +10,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/awssim"
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/simtest"
 )
 
 // Helpers for tests over the real SDK clients pointed at the simulator.
 
-// fastSim starts a simulator where instances boot and terminate within
-// tens of milliseconds of real time.
+// fastSim starts a fast simulator and points the SDK environment at it.
 func fastSim(t *testing.T, opts awssim.Options) *awssim.Sim {
 	t.Helper()
-	if opts.Speed == 0 {
-		opts.Speed = 100
-	}
-	if opts.BootDelay == 0 {
-		opts.BootDelay = 2 * time.Second
-	}
-	if opts.TerminateDelay == 0 {
-		opts.TerminateDelay = 2 * time.Second
-	}
-	s, err := awssim.Start(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDSIMTEST0000000000")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "simulated-secret")
-	t.Setenv("AWS_SESSION_TOKEN", "")
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_ENDPOINT_URL", s.URL())
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	t.Setenv("AWS_PROFILE", "")
-	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-	return s
+	return simtest.Start(t, opts)
 }
 
 func testCtx(t *testing.T) context.Context {

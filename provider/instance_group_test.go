@@ -19,7 +19,7 @@ func TestInitReportsTheGroup(t *testing.T) {
 		t.Errorf("ProviderInfo %+v", info)
 	}
 	for _, want := range []string{"instance group ready", "group=runners", "region=us-east-1", "max_size=7"} {
-		if !p.log.contains(want) {
+		if !p.log.Contains(want) {
 			t.Errorf("log lacks %q:\n%s", want, p.log)
 		}
 	}
@@ -109,7 +109,7 @@ func TestInitSetupChecks(t *testing.T) {
 	// Warnings only: Init succeeds and logs them.
 	s2 := fastSim(t, awssim.Options{})
 	p2, _ := initPlugin(t, s2, awssim.GroupSpec{MaxSize: 3, CapacityRebalance: true}, provider.Settings{})
-	if !p2.log.contains("[WARN]  auto scaling group setup warning: group=runners region=us-east-1 check=capacity_rebalance") || !p2.log.contains("--no-capacity-rebalance") {
+	if !p2.log.Contains("[WARN]  auto scaling group setup warning: group=runners region=us-east-1 check=capacity_rebalance") || !p2.log.Contains("--no-capacity-rebalance") {
 		t.Errorf("capacity rebalance warning missing:\n%s", p2.log)
 	}
 }

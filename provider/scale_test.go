@@ -18,7 +18,7 @@ func TestIncreasePartialAndFull(t *testing.T) {
 	if n != 3 || err != nil {
 		t.Fatalf("Increase(5) with room for 3: %d, %v (want 3, nil)", n, err)
 	}
-	if !p.log.contains("requested fewer instances than asked: the group reached its MaxSize: group=runners region=us-east-1 asked=5 requested=3") {
+	if !p.log.Contains("requested fewer instances than asked: the group reached its MaxSize: group=runners region=us-east-1 asked=5 requested=3") {
 		t.Errorf("partial increase not logged:\n%s", p.log)
 	}
 	n, err = p.Increase(ctx, 1)
@@ -56,7 +56,7 @@ func TestDecreaseOnlyGivenMembers(t *testing.T) {
 	if err != nil || len(got) != 1 || got[0] != ids[0] {
 		t.Fatalf("Decrease(member, foreign): %v, %v", got, err)
 	}
-	if !p.log.contains("refusing to terminate instance: group=runners region=us-east-1 instance=i-0000000000000f00d outcome=\"refused: not a member of the group\"") {
+	if !p.log.Contains("refusing to terminate instance: group=runners region=us-east-1 instance=i-0000000000000f00d outcome=\"refused: not a member of the group\"") {
 		t.Errorf("refusal not logged:\n%s", p.log)
 	}
 	got, err = p.Decrease(ctx, []string{"i-0000000000000f00d"})

@@ -1,11 +1,8 @@
 package provider
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,37 +11,16 @@ import (
 
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/ec2spot"
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/awssim"
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/simtest"
 )
 
 // Helpers for tests of the InstanceGroup over the real SDK clients pointed
 // at the simulator.
 
+// fastSim starts a fast simulator and points the SDK environment at it.
 func fastSim(t *testing.T, opts awssim.Options) *awssim.Sim {
 	t.Helper()
-	if opts.Speed == 0 {
-		opts.Speed = 100
-	}
-	if opts.BootDelay == 0 {
-		opts.BootDelay = 2 * time.Second
-	}
-	if opts.TerminateDelay == 0 {
-		opts.TerminateDelay = 2 * time.Second
-	}
-	s, err := awssim.Start(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDSIMTEST0000000000")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "simulated-secret")
-	t.Setenv("AWS_SESSION_TOKEN", "")
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_ENDPOINT_URL", s.URL())
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	t.Setenv("AWS_PROFILE", "")
-	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-	return s
+	return simtest.Start(t, opts)
 }
 
 func testCtx(t *testing.T) context.Context {
@@ -53,31 +29,11 @@ func testCtx(t *testing.T) context.Context {
 	return ctx
 }
 
-// logBuffer is a goroutine-safe log sink.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func (b *logBuffer) contains(s string) bool { return strings.Contains(b.String(), s) }
-
 // testPlugin is an InstanceGroup decoded from pluginConfig as fleeting's plugin
 // server does it, with zero retry delays.
 type testPlugin struct {
 	*InstanceGroup
-	log *logBuffer
+	log *simtest.LogBuffer
 }
 
 func newPlugin(t *testing.T, pluginConfig any, mod ...func(*ec2spot.GroupOptions)) testPlugin {
@@ -96,7 +52,7 @@ func newPlugin(t *testing.T, pluginConfig any, mod ...func(*ec2spot.GroupOptions
 			m(o)
 		}
 	}
-	return testPlugin{InstanceGroup: g, log: &logBuffer{}}
+	return testPlugin{InstanceGroup: g, log: &simtest.LogBuffer{}}
 }
 
 func (p testPlugin) logger() hclog.Logger {

@@ -76,7 +76,7 @@ func TestIncreaseHoldsBackWhileSpotCapacityIsOut(t *testing.T) {
 		t.Fatalf("Increase = %d, %v", n, err)
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	for !p.log.contains("could not launch an instance") {
+	for !p.log.Contains("could not launch an instance") {
 		if time.Now().After(deadline) {
 			t.Fatalf("no launch failure logged:\n%s", p.log)
 		}
@@ -86,7 +86,7 @@ func TestIncreaseHoldsBackWhileSpotCapacityIsOut(t *testing.T) {
 	if n, err := p.Increase(testCtx(t), 1); n != 0 || err != nil {
 		t.Errorf("Increase during a capacity shortage = %d, %v; want 0, nil (held back)", n, err)
 	}
-	if !p.log.contains("holding back new instance requests") {
+	if !p.log.Contains("holding back new instance requests") {
 		t.Errorf("hold not logged:\n%s", p.log)
 	}
 }

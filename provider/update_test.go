@@ -79,7 +79,7 @@ func TestUpdateMapsEveryLifecycleState(t *testing.T) {
 	if n := strings.Count(p.log.String(), "instance is detaching or detached"); n != 2 {
 		t.Errorf("detach warnings = %d, want 2", n)
 	}
-	if !p.log.contains("instance retained after an abandoned termination lifecycle hook") {
+	if !p.log.Contains("instance retained after an abandoned termination lifecycle hook") {
 		t.Error("no warning for Terminating:Retained")
 	}
 }
@@ -114,7 +114,7 @@ func TestUpdateLogsDrift(t *testing.T) {
 		t.Fatalf("Increase: %d, %v", n, err)
 	}
 	p.states(t)
-	if p.log.contains("desired capacity changed outside the plugin") {
+	if p.log.Contains("desired capacity changed outside the plugin") {
 		t.Fatal("own change logged as drift")
 	}
 	op := autoscaling.NewFromConfig(awsConfigFor(t))
@@ -122,7 +122,7 @@ func TestUpdateLogsDrift(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.states(t)
-	if !p.log.contains("desired capacity changed outside the plugin") || !p.log.contains("expected_desired_capacity=1 observed_desired_capacity=4") {
+	if !p.log.Contains("desired capacity changed outside the plugin") || !p.log.Contains("expected_desired_capacity=1 observed_desired_capacity=4") {
 		t.Errorf("drift not logged:\n%s", p.log)
 	}
 }

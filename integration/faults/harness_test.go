@@ -25,6 +25,7 @@ import (
 	"gitlab.com/gitlab-org/fleeting/fleeting/provider"
 
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/awssim"
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/simtest"
 	ec2spotprovider "gitlab.com/ec2spot/fleeting-plugin-ec2spot/provider"
 )
 
@@ -67,25 +68,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// logBuffer is a goroutine-safe sink for every log line of the run: the
-// provisioner's and the plugin's (relayed by go-plugin from its stderr).
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // env is one scenario's world: a simulator with the runner group, a
 // bystander group and a standalone instance the plugin must never touch,
 // and the plugin process under the provisioner.
@@ -93,7 +75,7 @@ type env struct {
 	t        *testing.T
 	sim      *awssim.Sim
 	asg      *autoscaling.Client // the operator's, with its own key
-	logs     *logBuffer
+	logs     *simtest.LogBuffer  // every log line: the provisioner's and the plugin's (relayed from its stderr)
 	run      *pluginRun
 	config   map[string]any
 	foreign  []string // instances outside the group: never to be touched
@@ -132,19 +114,13 @@ func newEnv(t *testing.T, simOpts awssim.Options, config map[string]any, mod ...
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = sim.Close() })
-	for k, v := range map[string]string{
-		"AWS_ACCESS_KEY_ID": accessKey, "AWS_SECRET_ACCESS_KEY": secretKey, "AWS_SESSION_TOKEN": sessionToken,
-		"AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": sim.URL(), "AWS_EC2_METADATA_DISABLED": "true",
-		"AWS_PROFILE": "", "AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
-	} {
-		t.Setenv(k, v)
-	}
+	simtest.PointEnvAt(t, sim, accessKey, secretKey, sessionToken)
 	cfg := aws.Config{
 		Region:       "us-east-1",
 		Credentials:  credentials.NewStaticCredentialsProvider(operatorKey, operatorSecret, ""),
 		BaseEndpoint: aws.String(sim.URL()),
 	}
-	e := &env{t: t, sim: sim, asg: autoscaling.NewFromConfig(cfg), logs: &logBuffer{}, seen: map[string]bool{},
+	e := &env{t: t, sim: sim, asg: autoscaling.NewFromConfig(cfg), logs: &simtest.LogBuffer{}, seen: map[string]bool{},
 		connector: provider.ConnectorConfig{Timeout: time.Minute}}
 	if config == nil {
 		config = map[string]any{}
