@@ -94,7 +94,9 @@ func (s *Spot) pollPlan(prev *Snapshot) (need, learn bool) {
 	}
 	unknown := false
 	for _, inst := range prev.Instances {
-		if !watchPhase(inst.Phase) {
+		// Members that fill capacity are the ones that can still be
+		// handed out, and so need watching.
+		if !inst.Phase.CountsTowardDesired() {
 			continue
 		}
 		s.mu.Lock()
@@ -200,18 +202,6 @@ const (
 	marketSpot     = "spot"
 	marketOnDemand = "on-demand"
 )
-
-// watchPhase: members that can still be handed out (and so need watching).
-func watchPhase(p Phase) bool {
-	switch p {
-	case PhaseLaunching, PhaseInService, PhaseQuarantined, PhaseReplacingRootVolume, PhaseUnknown:
-		return true
-	case PhaseTerminating, PhaseRetained, PhaseTerminated, PhaseStandby, PhaseDetaching, PhaseWarmPool:
-		return false
-	default:
-		return false
-	}
-}
 
 func (s *Spot) setMarket(id, m string) {
 	s.mu.Lock()
