@@ -39,6 +39,18 @@ func (g *InstanceGroup) Update(ctx context.Context, fn func(id string, state pro
 			fn(inst.ID, spotState(spot, inst.ID, state))
 		}
 	}
+	// Reported deleting, so something must really remove them.
+	outcomes, err := group.TerminateRetained(ctx, snap)
+	if err != nil {
+		log.Error("terminating retained instances failed; retried at the next update", "error", err)
+	}
+	for _, o := range outcomes {
+		if o.Status.Done() {
+			log.Warn("terminating an instance the group retained after an abandoned termination lifecycle hook", "instance", o.ID, "outcome", o.Status.String())
+		} else {
+			log.Error("terminating a retained instance failed; retried at the next update", "instance", o.ID, "outcome", o.Status.String(), "error", o.Err)
+		}
+	}
 	return nil
 }
 
@@ -58,7 +70,7 @@ func stateFor(log hclog.Logger, inst ec2spot.Instance) (provider.State, bool) {
 	case ec2spot.PhaseTerminating, ec2spot.PhaseTerminated:
 		return provider.StateDeleting, true
 	case ec2spot.PhaseRetained:
-		log.Warn("instance retained after an abandoned termination lifecycle hook; it bills until terminated: aws autoscaling terminate-instance-in-auto-scaling-group --no-should-decrement-desired-capacity --instance-id "+inst.ID, kv()...)
+		log.Warn("instance retained after an abandoned termination lifecycle hook; the plugin terminates it (it bills until then)", kv()...)
 		return provider.StateDeleting, true
 	case ec2spot.PhaseStandby:
 		log.Warn("instance is in standby (taken out of service outside the plugin); not reported, the runner will stop using it", kv()...)

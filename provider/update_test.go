@@ -134,3 +134,39 @@ func awsConfigFor(t *testing.T) aws.Config {
 	}
 	return cfg
 }
+
+// A retained instance is reported deleting, so fleeting never sends a
+// Decrease for it: the plugin terminates it itself, once, without touching
+// desired capacity, so it stops billing.
+func TestUpdateTerminatesRetainedInstances(t *testing.T) {
+	s := fastSim(t, awssim.Options{})
+	p, _ := initPlugin(t, s, awssim.GroupSpec{MaxSize: 3, Desired: 2}, provider.Settings{})
+	p.waitRunning(t, 2)
+	var retained string
+	for id := range p.states(t) {
+		retained = id
+		break
+	}
+	if err := s.SetLifecycleState(retained, "Terminating:Retained"); err != nil {
+		t.Fatal(err)
+	}
+	group, _ := s.Group("runners")
+	s.ResetCalls()
+	for range 3 {
+		if got := p.states(t); got[retained] != provider.StateDeleting {
+			t.Fatalf("retained instance reported %q, want deleting", got[retained])
+		}
+	}
+	if n := s.CallCount("autoscaling", "TerminateInstanceInAutoScalingGroup"); n != 1 {
+		t.Errorf("TerminateInstanceInAutoScalingGroup called %d times over 3 updates, want 1", n)
+	}
+	if inst, _ := s.Instance(retained); inst.State == "running" && inst.Lifecycle == "Terminating:Retained" {
+		t.Errorf("retained instance still running and retained: %+v", inst)
+	}
+	if after, _ := s.Group("runners"); after.Desired != group.Desired {
+		t.Errorf("desired capacity %d → %d: a retained instance does not fill it", group.Desired, after.Desired)
+	}
+	if !p.log.Contains("terminating an instance the group retained") {
+		t.Error("no log line for terminating the retained instance")
+	}
+}

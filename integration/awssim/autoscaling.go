@@ -907,12 +907,15 @@ func (s *Sim) terminateInstanceInAutoScalingGroup(r *request) (any, *APIError) {
 	for _, inst := range insts {
 		g := s.groups[inst.Group]
 		var a *Activity
-		if strings.HasPrefix(inst.Lifecycle, "Terminat") || inst.State == "shutting-down" || inst.State == "terminated" {
+		// A retained instance stays (and bills) until this very call
+		// terminates it; it no longer fills desired capacity.
+		retained := inst.Lifecycle == "Terminating:Retained" && inst.State == "running"
+		if !retained && (strings.HasPrefix(inst.Lifecycle, "Terminat") || inst.State == "shutting-down" || inst.State == "terminated") {
 			a = inst.termActivity
 		} else {
 			w := max(inst.WeightedCapacity, 1)
 			cause := fmt.Sprintf("At %s instance %s was taken out of service in response to a user request.", asgTime(now), inst.ID)
-			if decrement {
+			if decrement && !retained {
 				cause = fmt.Sprintf("At %s instance %s was taken out of service in response to a user request, shrinking the capacity from %d to %d.", asgTime(now), inst.ID, g.Desired, g.Desired-w)
 				g.Desired -= w
 			}
