@@ -224,8 +224,11 @@ func (g *Group) terminateBatch(ctx context.Context, out []DecreaseOutcome, b ter
 }
 
 func (g *Group) terminateOne(ctx context.Context, out []DecreaseOutcome, n int, decrement bool) {
+	// The batch form names the group, so AWS refuses an instance that moved
+	// to another group since the snapshot instead of terminating it there.
 	_, err := g.clients.AutoScaling.TerminateInstanceInAutoScalingGroup(ctx, &autoscaling.TerminateInstanceInAutoScalingGroupInput{
-		InstanceId:                     aws.String(out[n].ID),
+		AutoScalingGroupName:           aws.String(g.name),
+		InstanceIds:                    []string{out[n].ID},
 		ShouldDecrementDesiredCapacity: aws.Bool(decrement),
 	})
 	if err != nil {

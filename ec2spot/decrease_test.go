@@ -236,7 +236,13 @@ func (r *recordingASG) TerminateInstanceInAutoScalingGroup(ctx context.Context, 
 	if r.decrement == nil {
 		r.decrement = map[string]bool{}
 	}
-	r.decrement[*in.InstanceId] = *in.ShouldDecrementDesiredCapacity
+	ids := in.InstanceIds
+	if in.InstanceId != nil {
+		ids = append(ids, *in.InstanceId)
+	}
+	for _, id := range ids {
+		r.decrement[id] = *in.ShouldDecrementDesiredCapacity
+	}
 	r.mu.Unlock()
 	return r.AutoScalingAPI.TerminateInstanceInAutoScalingGroup(ctx, in, opts...)
 }
