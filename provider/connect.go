@@ -55,6 +55,10 @@ func (g *InstanceGroup) ConnectInfo(ctx context.Context, id string) (provider.Co
 	switch {
 	case info.UseStaticCredentials:
 		log.Debug("connect info with static credentials", "os", info.OS, "protocol", info.Protocol)
+	case info.OS == "windows" && d.KeyName == "":
+		// AWS encrypts the password to the launch key pair; without one it
+		// never publishes a password, and polling would only hold the job.
+		return provider.ConnectInfo{}, fmt.Errorf("connect info for %s: the Windows instance was launched without a key pair, so AWS has no password for it: set a key pair on the launch template, or use use_static_credentials", id)
 	case info.OS == "windows":
 		password, err := group.WindowsPassword(ctx, id, info.Key)
 		if err != nil {

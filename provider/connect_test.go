@@ -185,6 +185,27 @@ func TestConnectInfoWindows(t *testing.T) {
 	}
 }
 
+// A Windows instance launched without a key pair never gets a password:
+// ConnectInfo says so at once instead of polling until the job times out.
+func TestConnectInfoWindowsWithoutKeyPairFailsAtOnce(t *testing.T) {
+	s := fastSim(t, awssim.Options{})
+	key, err := s.CreateKeyPair("unused")
+	if err != nil {
+		t.Fatal(err)
+	}
+	settings := provider.Settings{ConnectorConfig: provider.ConnectorConfig{Key: key}}
+	p, _ := initPlugin(t, s, awssim.GroupSpec{MaxSize: 2, Desired: 1, ImageID: awssim.ImageWindowsAMD64}, settings)
+	id := p.waitRunning(t, 1)[0]
+	s.ResetCalls()
+	_, err = p.ConnectInfo(testCtx(t), id)
+	if err == nil || !strings.Contains(err.Error(), "launched without a key pair") {
+		t.Fatalf("ConnectInfo of a Windows instance without a key pair: %v", err)
+	}
+	if n := s.CallCount("ec2", "GetPasswordData"); n != 0 {
+		t.Errorf("GetPasswordData polled %d times for a password that can never exist", n)
+	}
+}
+
 func TestConnectInfoOfTerminatedInstance(t *testing.T) {
 	s, settings := sshSim(t)
 	p, _ := initPlugin(t, s, awssim.GroupSpec{MaxSize: 2, Desired: 1}, settings)
