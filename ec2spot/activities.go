@@ -184,7 +184,12 @@ func (f *launchFailures) handle(lf LaunchFailure) {
 	if f.latest == nil || !lf.StartTime.Before(f.latest.StartTime) {
 		f.latest = &lf
 	}
-	if lf.Class.Capacity() {
+	// Only a current shortage holds Increase back: a restarted plugin reads
+	// failures that may be days old, and those are history, not a reason
+	// to keep jobs waiting.
+	// (A failure without a start time, e.g. LaunchInstances' own errors,
+	// happened just now.)
+	if lf.Class.Capacity() && (lf.StartTime.IsZero() || now.Sub(lf.StartTime) <= maxIncreaseHold) {
 		f.capacityRun++
 		hold := maxIncreaseHold
 		if f.capacityRun < 10 {
