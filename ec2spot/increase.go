@@ -2,10 +2,12 @@ package ec2spot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/smithy-go"
 )
 
 // IncreaseResult says what Increase requested.
@@ -51,7 +53,35 @@ func (g *Group) Increase(ctx context.Context, n int) (IncreaseResult, error) {
 		}
 		res, err = g.setDesired(ctx, fresh, n)
 	}
+	if err != nil && mayHaveApplied(err) {
+		res, err = g.confirmApplied(ctx, res, n, err)
+	}
 	return res, err
+}
+
+// mayHaveApplied: the request may have reached AWS and taken effect although
+// no answer came (a timeout, a reset connection, a server fault). A client
+// error (validation, throttling, access) means it was not applied.
+func mayHaveApplied(err error) bool {
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.ErrorFault() == smithy.FaultServer
+	}
+	return true
+}
+
+// confirmApplied looks at the group after an ambiguous SetDesiredCapacity
+// failure: if AWS did raise desired capacity, the instances are coming and
+// Increase must say so, or fleeting asks again and gets them twice.
+func (g *Group) confirmApplied(ctx context.Context, res IncreaseResult, n int, callErr error) (IncreaseResult, error) {
+	k := min(n, res.MaxSize-res.From)
+	fresh, _, err := g.refreshLocked(ctx)
+	if err != nil || k <= 0 || fresh.Desired != res.From+k {
+		return res, callErr
+	}
+	g.ownChange(res.From + k)
+	res.Requested, res.Desired = k, res.From+k
+	return res, nil
 }
 
 // setDesired runs with opMu held.

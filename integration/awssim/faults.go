@@ -28,6 +28,10 @@ type Fault struct {
 	Hang bool `json:"hang,omitempty"`
 	// Reset closes the connection without any response.
 	Reset bool `json:"reset,omitempty"`
+	// DropResponse runs the call (it takes effect) and then closes the
+	// connection without its answer: the ambiguous failure a timeout or a
+	// lost reply leaves the caller with.
+	DropResponse bool `json:"drop_response,omitempty"`
 }
 
 type activeFault struct {
@@ -200,6 +204,9 @@ func (s *Sim) beforeCall(r *request) *APIError {
 	case hit.Reset:
 		resetConn(r.w)
 		return errHijacked
+	case hit.DropResponse:
+		r.dropResponse = true
+		return nil
 	}
 	return hit.apiError()
 }

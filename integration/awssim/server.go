@@ -29,6 +29,8 @@ type request struct {
 	RequestID string
 	http      *http.Request
 	w         http.ResponseWriter // for faults that hijack the connection
+	// dropResponse: run the call, then reset the connection (Fault.DropResponse).
+	dropResponse bool
 }
 
 // APIError is an error the way AWS reports it; each protocol encodes it in
@@ -143,9 +145,14 @@ func (s *Sim) call(r *request, h handler) (any, *APIError) {
 		return nil, apiErr
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.advanceLocked()
-	return h(s, r)
+	result, apiErr := h(s, r)
+	s.mu.Unlock()
+	if r.dropResponse {
+		resetConn(r.w)
+		return nil, errHijacked
+	}
+	return result, apiErr
 }
 
 func guessService(hr *http.Request, body []byte) string {
