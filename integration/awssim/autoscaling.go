@@ -1064,29 +1064,40 @@ func (s *Sim) describeScalingActivities(r *request) (any, *APIError) {
 			return list[i].ID < list[j].ID
 		})
 	}
+	page, next, ok := pageAfter(list, after, limit, func(a *Activity) string { return a.ID })
+	if !ok {
+		return nil, validationError("The token '%s' is invalid.", p.Get("NextToken"))
+	}
+	out := &describeActivitiesResult{NextToken: next, Activities: make([]xmlActivity, 0, len(page))}
+	for _, a := range page {
+		out.Activities = append(out.Activities, activityXML(a))
+	}
+	return out, nil
+}
+
+// pageAfter cuts one page of at most limit items from list, resuming after
+// the item whose key is after (the decoded NextToken; "" = from the start),
+// and returns the token for the next page ("" when this is the last). ok is
+// false when no item has the key after.
+func pageAfter[T any](list []T, after string, limit int, key func(T) string) (page []T, next string, ok bool) {
 	start := 0
 	if after != "" {
 		start = -1
-		for i, a := range list {
-			if a.ID == after {
+		for i, x := range list {
+			if key(x) == after {
 				start = i + 1
 				break
 			}
 		}
 		if start < 0 {
-			return nil, validationError("The token '%s' is invalid.", p.Get("NextToken"))
+			return nil, "", false
 		}
 	}
-	out := &describeActivitiesResult{}
 	end := min(start+limit, len(list))
-	out.Activities = make([]xmlActivity, 0, end-start)
-	for _, a := range list[start:end] {
-		out.Activities = append(out.Activities, activityXML(a))
-	}
 	if end < len(list) {
-		out.NextToken = encodeToken(list[end-1].ID)
+		next = encodeToken(key(list[end-1]))
 	}
-	return out, nil
+	return list[start:end], next, true
 }
 
 // ---- policies ----
@@ -1210,23 +1221,12 @@ func (s *Sim) describePolicies(r *request) (any, *APIError) {
 			all = append(all, x)
 		}
 	}
-	start := 0
-	if after != "" {
-		start = len(all)
-		for i, x := range all {
-			if x.PolicyARN == after {
-				start = i + 1
-			}
-		}
-	}
-	end := min(start+limit, len(all))
+	// A token of a policy deleted since is past the end: an empty page.
+	page, next, _ := pageAfter(all, after, limit, func(x xmlPolicy) string { return x.PolicyARN })
 	out := struct {
 		ScalingPolicies []xmlPolicy `xml:"ScalingPolicies>member"`
 		NextToken       string      `xml:",omitempty"`
-	}{ScalingPolicies: all[start:end]}
-	if end < len(all) {
-		out.NextToken = encodeToken(all[end-1].PolicyARN)
-	}
+	}{ScalingPolicies: page, NextToken: next}
 	return out, nil
 }
 
