@@ -318,15 +318,9 @@ func (s *Sim) Interrupt(instanceID, action string) error {
 	if action != "terminate" && action != "stop" && action != "hibernate" {
 		return fmt.Errorf("awssim: interruption action %q is not terminate, stop or hibernate", action)
 	}
-	inst := s.instances[instanceID]
-	if inst == nil {
-		return fmt.Errorf("awssim: no instance %s", instanceID)
-	}
-	if inst.Market != Spot {
-		return fmt.Errorf("awssim: instance %s is not a spot instance", instanceID)
-	}
-	if inst.State != "pending" && inst.State != "running" {
-		return fmt.Errorf("awssim: instance %s is %s", instanceID, inst.State)
+	inst, err := s.liveSpotLocked(instanceID)
+	if err != nil {
+		return err
 	}
 	if !inst.interruptAt.IsZero() {
 		return nil // already noticed
@@ -350,6 +344,21 @@ func (s *Sim) Interrupt(instanceID, action string) error {
 	return nil
 }
 
+// liveSpotLocked is the spot instance AWS could still warn about: one that
+// exists and is pending or running.
+func (s *Sim) liveSpotLocked(id string) (*Instance, error) {
+	inst := s.instances[id]
+	switch {
+	case inst == nil:
+		return nil, fmt.Errorf("awssim: no instance %s", id)
+	case inst.Market != Spot:
+		return nil, fmt.Errorf("awssim: instance %s is not a spot instance", id)
+	case inst.State != "pending" && inst.State != "running":
+		return nil, fmt.Errorf("awssim: instance %s is %s", id, inst.State)
+	}
+	return inst, nil
+}
+
 // RecommendRebalance publishes an "EC2 Instance Rebalance Recommendation"
 // for a spot instance. A group with CapacityRebalance launches a
 // replacement and terminates the instance once the replacement is
@@ -357,15 +366,9 @@ func (s *Sim) Interrupt(instanceID, action string) error {
 func (s *Sim) RecommendRebalance(instanceID string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	inst := s.instances[instanceID]
-	if inst == nil {
-		return fmt.Errorf("awssim: no instance %s", instanceID)
-	}
-	if inst.Market != Spot {
-		return fmt.Errorf("awssim: instance %s is not a spot instance", instanceID)
-	}
-	if inst.State != "pending" && inst.State != "running" {
-		return fmt.Errorf("awssim: instance %s is %s", instanceID, inst.State)
+	inst, err := s.liveSpotLocked(instanceID)
+	if err != nil {
+		return err
 	}
 	inst.RebalanceRecommended = true
 	s.publishEventLocked("aws.ec2", "EC2 Instance Rebalance Recommendation", []string{s.instanceARN(inst.ID)},
