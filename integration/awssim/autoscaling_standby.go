@@ -2,6 +2,7 @@ package awssim
 
 import (
 	"fmt"
+	"net/url"
 	"sort"
 	"strings"
 	"time"
@@ -160,29 +161,40 @@ func decrementLocked(g *Group, insts []*Instance) (from, to int, apiErr *APIErro
 	return from, g.Desired, nil
 }
 
-func (s *Sim) detachInstances(r *request) (any, *APIError) {
-	p := r.Params
+// operatorActionLocked reads what DetachInstances and EnterStandby share:
+// the group, its instances in one of the allowed states, and the optional
+// desired-capacity decrement (applied here), returned as the suffix of the
+// activity cause.
+func (s *Sim) operatorActionLocked(p url.Values, allowed ...string) (*Group, []*Instance, string, *APIError) {
 	g, apiErr := s.groupParamLocked(p)
 	if apiErr != nil {
-		return nil, apiErr
+		return nil, nil, "", apiErr
 	}
 	decrement, ok := qBool(p, "ShouldDecrementDesiredCapacity")
 	if !ok {
-		return nil, validationError("1 validation error detected: Value null at 'shouldDecrementDesiredCapacity' failed to satisfy constraint: Member must not be null")
+		return nil, nil, "", validationError("1 validation error detected: Value null at 'shouldDecrementDesiredCapacity' failed to satisfy constraint: Member must not be null")
 	}
-	insts, apiErr := s.instancesActionLocked(g, qList(p, "InstanceIds"), "InService", "Standby", "Pending")
+	insts, apiErr := s.instancesActionLocked(g, qList(p, "InstanceIds"), allowed...)
 	if apiErr != nil {
-		return nil, apiErr
+		return nil, nil, "", apiErr
 	}
-	now := s.clock.Now()
 	suffix := "."
 	if decrement {
 		from, to, apiErr := decrementLocked(g, insts)
 		if apiErr != nil {
-			return nil, apiErr
+			return nil, nil, "", apiErr
 		}
 		suffix = fmt.Sprintf(", shrinking the capacity from %d to %d.", from, to)
 	}
+	return g, insts, suffix, nil
+}
+
+func (s *Sim) detachInstances(r *request) (any, *APIError) {
+	_, insts, suffix, apiErr := s.operatorActionLocked(r.Params, "InService", "Standby", "Pending")
+	if apiErr != nil {
+		return nil, apiErr
+	}
+	now := s.clock.Now()
 	out := struct {
 		Activities []xmlActivity `xml:"Activities>member"`
 	}{}
@@ -194,28 +206,11 @@ func (s *Sim) detachInstances(r *request) (any, *APIError) {
 }
 
 func (s *Sim) enterStandby(r *request) (any, *APIError) {
-	p := r.Params
-	g, apiErr := s.groupParamLocked(p)
-	if apiErr != nil {
-		return nil, apiErr
-	}
-	decrement, ok := qBool(p, "ShouldDecrementDesiredCapacity")
-	if !ok {
-		return nil, validationError("1 validation error detected: Value null at 'shouldDecrementDesiredCapacity' failed to satisfy constraint: Member must not be null")
-	}
-	insts, apiErr := s.instancesActionLocked(g, qList(p, "InstanceIds"), "InService")
+	g, insts, suffix, apiErr := s.operatorActionLocked(r.Params, "InService")
 	if apiErr != nil {
 		return nil, apiErr
 	}
 	now := s.clock.Now()
-	suffix := "."
-	if decrement {
-		from, to, apiErr := decrementLocked(g, insts)
-		if apiErr != nil {
-			return nil, apiErr
-		}
-		suffix = fmt.Sprintf(", shrinking the capacity from %d to %d.", from, to)
-	}
 	out := struct {
 		Activities []xmlActivity `xml:"Activities>member"`
 	}{}
