@@ -113,8 +113,8 @@ type launchFailures struct {
 
 	mu          sync.Mutex
 	lastCheck   time.Time
-	lastErr     error  // the last check's failure, nil once one works
-	frontier    string // see activityPages
+	lastErr     error                // the last check's failure, nil once one works
+	frontier    string               // see activityPages
 	seen        map[string]bool      // activity ids already handled
 	causeLogged map[string]time.Time // cause → last logged or repeated
 	latest      *LaunchFailure       // newest failure of the current shortage

@@ -249,4 +249,3 @@ func TestLaunchFailureBehindALargeScaleIn(t *testing.T) {
 		t.Errorf("on-demand percentage %d: the fallback did not switch on the failure found\n%s", p, logs)
 	}
 }
-
