@@ -165,12 +165,18 @@ func (f *fallback) switchLocked(ctx context.Context, snap *Snapshot, now time.Ti
 		return
 	}
 	switched, err := switchConfirmed(ctx, api, name)
-	if !switched {
+	switch {
+	case !switched && !mayHaveApplied(err):
 		f.s.log.Error("on-demand fallback: switching the group to on-demand failed", "error", err)
-		// The group is unchanged: the record goes, or a later start would
-		// "restore" a value the operator may have changed since.
+		// Not applied: the record goes, or a later start would "restore" a
+		// value the operator may have changed since.
 		f.tagLeft = true
 		f.dropTagLocked(ctx)
+		return
+	case !switched:
+		// The describe shows no switch, but a late one cannot be ruled
+		// out: the record stays (a later start restores the same value).
+		f.s.log.Error("on-demand fallback: switching the group to on-demand failed; the group shows the original percentage, the group tag stays in case the switch lands late", "tag", FallbackTagKey, "error", err)
 		return
 	}
 	if err != nil {
