@@ -92,8 +92,18 @@ const (
 	// causeQuiet: the same cause is logged again only after this long
 	// without it.
 	causeQuiet = time.Hour
-	// activityPage is how many of the newest activities one check reads.
-	activityPage = 25
+	// One check reads the newest activities, activityPageSize (the API's
+	// maximum) per call, until it reaches the frontier (the newest activity
+	// an earlier check read completely, usually on the first page), and at
+	// most activityPages calls. So a check costs 1 call in the steady state
+	// and never more than 3, at most one check per ActivityPollInterval and
+	// only while the group is short; 300 activities between two checks
+	// (a large scale-in's "Terminating" ones) cannot hide a failure.
+	activityPageSize = 100
+	activityPages    = 3
+	// activityHorizon: older activities are history (and end the reading):
+	// they neither hold Increase back nor justify a fallback.
+	activityHorizon = causeQuiet
 )
 
 // launchFailures explains failed scaling activities, each once.
@@ -103,6 +113,8 @@ type launchFailures struct {
 
 	mu          sync.Mutex
 	lastCheck   time.Time
+	lastErr     error                // the last check's failure, nil once one works
+	frontier    string               // see activityPages
 	seen        map[string]bool      // activity ids already handled
 	causeLogged map[string]time.Time // cause → last logged or repeated
 	latest      *LaunchFailure       // newest failure of the current shortage
@@ -137,33 +149,79 @@ func (f *launchFailures) due(every time.Duration) bool {
 	return true
 }
 
-// check reads the newest activities and handles the failures among them.
+// check reads the activities since the previous check (bounded, see
+// activityPages) and handles the failures among them.
 func (f *launchFailures) check(ctx context.Context, api AutoScalingAPI, group string) error {
-	out, err := api.DescribeScalingActivities(ctx, &autoscaling.DescribeScalingActivitiesInput{
-		AutoScalingGroupName: aws.String(group),
-		MaxRecords:           aws.Int32(activityPage),
-	})
-	if err != nil {
-		return explain("autoscaling:DescribeScalingActivities", err)
-	}
-	// Newest first (as AWS lists them): of several failures with one cause,
-	// the newest is the one logged.
-	for _, a := range out.Activities {
-		if a.StatusCode != types.ScalingActivityStatusCodeFailed && a.StatusCode != types.ScalingActivityStatusCodeCancelled {
-			continue
-		}
-		cause := aws.ToString(a.StatusMessage)
-		if cause == "" {
-			cause = aws.ToString(a.Description)
-		}
-		f.handle(LaunchFailure{
-			ActivityID: aws.ToString(a.ActivityId),
-			Status:     string(a.StatusCode),
-			Cause:      cause,
-			StartTime:  aws.ToTime(a.StartTime),
+	f.mu.Lock()
+	frontier := f.frontier
+	f.mu.Unlock()
+	horizon := f.now().Add(-activityHorizon)
+	// next is the new frontier: the newest activity older than every
+	// unfinished launch read (one may still fail, so it is read again).
+	var next string
+	var token *string
+reading:
+	for range activityPages {
+		out, err := api.DescribeScalingActivities(ctx, &autoscaling.DescribeScalingActivitiesInput{
+			AutoScalingGroupName: aws.String(group),
+			MaxRecords:           aws.Int32(activityPageSize),
+			NextToken:            token,
 		})
+		if err != nil {
+			err = explain("autoscaling:DescribeScalingActivities", err)
+			f.mu.Lock()
+			f.lastErr = err
+			f.mu.Unlock()
+			return err
+		}
+		// Newest first (as AWS lists them): of several failures with one
+		// cause, the newest is the one logged.
+		for _, a := range out.Activities {
+			id := aws.ToString(a.ActivityId)
+			if st := aws.ToTime(a.StartTime); id != "" && id == frontier || !st.IsZero() && st.Before(horizon) {
+				break reading
+			}
+			switch a.StatusCode {
+			case types.ScalingActivityStatusCodeSuccessful:
+			case types.ScalingActivityStatusCodeFailed, types.ScalingActivityStatusCodeCancelled:
+				cause := aws.ToString(a.StatusMessage)
+				if cause == "" {
+					cause = aws.ToString(a.Description)
+				}
+				f.handle(LaunchFailure{
+					ActivityID: id,
+					Status:     string(a.StatusCode),
+					Cause:      cause,
+					StartTime:  aws.ToTime(a.StartTime),
+				})
+			default: // unfinished: a launch may still fail
+				if strings.HasPrefix(aws.ToString(a.Description), "Launching") {
+					next = ""
+					continue
+				}
+			}
+			if next == "" {
+				next = id
+			}
+		}
+		if token = out.NextToken; token == nil || *token == "" {
+			break
+		}
 	}
+	f.mu.Lock()
+	if next != "" {
+		f.frontier = next
+	}
+	f.lastErr = nil
+	f.mu.Unlock()
 	return nil
+}
+
+// lastError is the last check's failure; nil once a check works.
+func (f *launchFailures) lastError() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.lastErr
 }
 
 // handle logs a failure once per activity id and once per cause (until the

@@ -23,6 +23,7 @@ type InstanceDetails struct {
 	PrivateIP        string
 	PublicIP         string // "" without a public address
 	KeyName          string
+	ImageID          string
 	Market           string // "spot" or "on-demand"
 	State            string // EC2 state when first described
 }
@@ -126,6 +127,7 @@ func describeInstance(ctx context.Context, api EC2API, id string) (InstanceDetai
 				PrivateIP:    aws.ToString(i.PrivateIpAddress),
 				PublicIP:     aws.ToString(i.PublicIpAddress),
 				KeyName:      aws.ToString(i.KeyName),
+				ImageID:      aws.ToString(i.ImageId),
 				Market:       "on-demand",
 			}
 			if i.Placement != nil {

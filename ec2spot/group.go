@@ -11,6 +11,9 @@ const (
 	DefaultConsistencyWindow    = 30 * time.Second
 	DefaultTerminateConcurrency = 10
 	DefaultPasswordPollInterval = 5 * time.Second
+	// DefaultPasswordPollAttempts bounds the GetPasswordData polls of one
+	// WindowsPassword: 120 × 5 s = 10 min, as GitLab's AWS plugin.
+	DefaultPasswordPollAttempts = 120
 	// forgetAfter bounds how long an id that left the group is remembered
 	// as "ours" (so a late Decrease of it still counts as done).
 	forgetAfter = 24 * time.Hour
@@ -32,6 +35,9 @@ type GroupOptions struct {
 	TerminateConcurrency int
 	// PasswordPollInterval is the GetPasswordData polling interval.
 	PasswordPollInterval time.Duration
+	// PasswordPollAttempts bounds the GetPasswordData calls of one
+	// WindowsPassword; 0 = DefaultPasswordPollAttempts.
+	PasswordPollAttempts int
 }
 
 // Group manages one Auto Scaling group.
@@ -45,6 +51,7 @@ type Group struct {
 	consistencyWindow    time.Duration
 	terminateConcurrency int
 	passwordPoll         time.Duration
+	passwordAttempts     int
 
 	// opMu serialises the calls that read and move desired capacity
 	// (Refresh, Increase, Decrease), API calls included.
@@ -81,6 +88,7 @@ func NewGroup(o GroupOptions) *Group {
 		consistencyWindow:    o.ConsistencyWindow,
 		terminateConcurrency: o.TerminateConcurrency,
 		passwordPoll:         o.PasswordPollInterval,
+		passwordAttempts:     o.PasswordPollAttempts,
 		seen:                 map[string]time.Time{},
 		terminating:          map[string]bool{},
 	}
@@ -95,6 +103,9 @@ func NewGroup(o GroupOptions) *Group {
 	}
 	if g.passwordPoll <= 0 {
 		g.passwordPoll = DefaultPasswordPollInterval
+	}
+	if g.passwordAttempts <= 0 {
+		g.passwordAttempts = DefaultPasswordPollAttempts
 	}
 	g.details.init()
 	g.passwords.init()

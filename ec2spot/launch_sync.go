@@ -21,6 +21,10 @@ import (
 // of a scaling activity minutes later. LaunchInstances raises desired
 // capacity by what it launched (RetryStrategy none), so nothing is left
 // pending when AWS has no capacity.
+//
+// A call whose answer is lost may have launched: it is asked again with
+// the same ClientToken, then confirmed by describing the group, and its
+// remainder is never carried to another zone (that would launch twice).
 
 // maxLaunchPerCall is LaunchInstances' RequestedCapacity limit.
 const maxLaunchPerCall = 100
@@ -60,6 +64,7 @@ func (s *Spot) LaunchSync(ctx context.Context, n int) (IncreaseResult, []PoolErr
 	var (
 		poolErrs []PoolError
 		callErrs []error
+		got      = map[string]bool{} // ids launched by this call
 	)
 	token := newClientToken()
 	for i, az := range s.zonesByLoad(snap) {
@@ -67,21 +72,61 @@ func (s *Spot) LaunchSync(ctx context.Context, n int) (IncreaseResult, []PoolErr
 		if remaining <= 0 {
 			break
 		}
-		out, err := g.clients.AutoScaling.LaunchInstances(ctx, &autoscaling.LaunchInstancesInput{
+		in := &autoscaling.LaunchInstancesInput{
 			AutoScalingGroupName: aws.String(g.name),
-			// Per zone and Increase: a retried call is not launched twice.
+			// Per zone and Increase: a call repeated with it is not
+			// launched twice (AWS answers it with the first answer).
 			ClientToken:       aws.String(fmt.Sprintf("%s-%d", token, i)),
 			RequestedCapacity: aws.Int32(int32(min(remaining, maxLaunchPerCall))),
 			AvailabilityZones: []string{az},
 			RetryStrategy:     types.RetryStrategyNone,
-		})
-		if err != nil {
+		}
+		out, err := g.clients.AutoScaling.LaunchInstances(ctx, in)
+		ambiguous := err != nil && mayHaveApplied(err)
+		if ambiguous {
+			// The SDK's attempts got no answer: ask once more with the
+			// same token. If the launch took effect, AWS answers with its
+			// instances; if it never arrived, it launches now, once.
+			out, err = g.clients.AutoScaling.LaunchInstances(ctx, in, oneAttempt)
+			if err == nil {
+				s.log.Info("synchronous launch: the answer was lost; asking again with the same client token got AWS's answer", "availability_zone", az)
+			}
+		}
+		if err != nil && !ambiguous {
+			// Not applied (validation, throttling, access): the rest may
+			// go to the next zone.
 			callErrs = append(callErrs, fmt.Errorf("%s: %w", az, explain("autoscaling:LaunchInstances", err)))
 			continue
+		}
+		if err != nil {
+			// Maybe launched: never carry the rest to another zone under a
+			// new token. Count what the group shows and stop here.
+			err = fmt.Errorf("%s: %w", az, explain("autoscaling:LaunchInstances", err))
+			n, cerr := s.confirmLaunch(ctx, snap, az, from+res.Requested, min(remaining, maxLaunchPerCall), got)
+			if cerr != nil {
+				s.log.Error("synchronous launch: the answer was lost and the group could not be described; instances it may have launched appear as unexpected and are removed when idle",
+					"availability_zone", az, "error", err, "describe_error", cerr)
+				callErrs = append(callErrs, err)
+			} else {
+				s.log.Warn("synchronous launch: the answer was lost; counted what the group shows it launched, the rest stays queued in the runner",
+					"availability_zone", az, "launched", n, "error", err)
+				if n == 0 {
+					callErrs = append(callErrs, err)
+				}
+			}
+			if n > 0 {
+				res.Requested += n
+				res.Desired = from + res.Requested
+				g.ownChange(res.Desired)
+			}
+			break
 		}
 		launched := 0
 		for _, c := range out.Instances {
 			launched += len(c.InstanceIds)
+			for _, id := range c.InstanceIds {
+				got[id] = true
+			}
 		}
 		if launched > 0 {
 			res.Requested += launched
@@ -118,6 +163,31 @@ func (s *Spot) LaunchSync(ctx context.Context, n int) (IncreaseResult, []PoolErr
 		s.log.Warn("synchronous launch in one availability zone failed", "error", err)
 	}
 	return res, poolErrs, nil
+}
+
+// oneAttempt: no SDK retries for a call whose retries already ran.
+func oneAttempt(o *autoscaling.Options) { o.RetryMaxAttempts = 1 }
+
+// confirmLaunch looks at the group after a LaunchInstances in az that may
+// have taken effect without an answer. LaunchInstances raises desired
+// capacity by what it launched, and its instances are members at once: the
+// launch is the rise of desired capacity over before (what it was when the
+// call went out), as far as new members in az (not in snap, not counted
+// already) back it, and at most what the call asked for. Erring low leaves
+// an instance unexpected (fleeting removes it when idle); erring high would
+// leave a request pending forever.
+func (s *Spot) confirmLaunch(ctx context.Context, snap *Snapshot, az string, before, asked int, counted map[string]bool) (int, error) {
+	fresh, _, err := s.group.refreshLocked(ctx)
+	if err != nil {
+		return 0, err
+	}
+	newInZone := 0
+	for _, i := range fresh.Instances {
+		if _, old := snap.Instance(i.ID); !old && !counted[i.ID] && i.AvailabilityZone == az {
+			newInZone++
+		}
+	}
+	return max(0, min(fresh.Desired-before, newInZone, asked)), nil
 }
 
 // describe is the error in the words a scaling activity would use, so it

@@ -133,9 +133,7 @@ func NewSpot(o SpotOptions) *Spot {
 		s.pollEvery = DefaultActivityPollInterval
 	}
 	s.failures = newLaunchFailures(s.log, s.now)
-	if o.Fallback != nil {
-		s.fallback = newFallback(s, *o.Fallback)
-	}
+	s.fallback = newFallback(s, o.Fallback) // also finishes a fallback left by an earlier process
 	return s
 }
 

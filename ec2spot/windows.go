@@ -50,7 +50,8 @@ func (c *passwordCache) put(id, password string) {
 
 // WindowsPassword returns the instance's Administrator password, decrypted
 // with the launch key pair's private key (PEM). AWS publishes it some
-// minutes after launch; until then it polls, for as long as ctx allows.
+// minutes after launch; until then it polls, at most PasswordPollAttempts
+// times (10 min by default) and for as long as ctx allows.
 func (g *Group) WindowsPassword(ctx context.Context, id string, privateKeyPEM []byte) (string, error) {
 	if p, ok := g.passwords.get(id); ok {
 		return p, nil
@@ -59,7 +60,8 @@ func (g *Group) WindowsPassword(ctx context.Context, id string, privateKeyPEM []
 	if err != nil {
 		return "", err
 	}
-	for {
+	start := g.now()
+	for attempt := 1; ; attempt++ {
 		out, err := g.clients.EC2.GetPasswordData(ctx, &ec2.GetPasswordDataInput{InstanceId: aws.String(id)})
 		if err != nil {
 			if code := errorCode(err); code == "InvalidInstanceID.NotFound" || code == "IncorrectInstanceState" {
@@ -75,6 +77,9 @@ func (g *Group) WindowsPassword(ctx context.Context, id string, privateKeyPEM []
 			g.passwords.put(id, password)
 			return password, nil
 		}
+		if attempt >= g.passwordAttempts {
+			return "", g.noPasswordError(ctx, id, attempt, g.now().Sub(start))
+		}
 		t := time.NewTimer(g.passwordPoll)
 		select {
 		case <-ctx.Done():
@@ -83,6 +88,26 @@ func (g *Group) WindowsPassword(ctx context.Context, id string, privateKeyPEM []
 		case <-t.C:
 		}
 	}
+}
+
+// ErrNoWindowsPassword: AWS published no password within the polling bound.
+var ErrNoWindowsPassword = errors.New("AWS published no Windows password")
+
+// noPasswordError says what to check when AWS never publishes a password:
+// it names the instance's AMI and key pair when they are known (the details
+// are cached by ConnectInfo, so this makes no call in practice).
+func (g *Group) noPasswordError(ctx context.Context, id string, attempts int, waited time.Duration) error {
+	ami, keyName := "the launch template's AMI", "the launch template's key pair"
+	if d, err := g.Details(ctx, id); err == nil {
+		if d.ImageID != "" {
+			ami = "the AMI " + d.ImageID
+		}
+		if d.KeyName != "" {
+			keyName = fmt.Sprintf("the key pair %q", d.KeyName)
+		}
+	}
+	return fmt.Errorf("instance %s: %w after %d checks over %s: check that %s is a Windows AMI whose EC2Launch (or EC2Config) generates a random Administrator password at first boot, that the launch template names %s and connector_config key_path is its private key, and the instance's system log (aws ec2 get-console-output --instance-id %s) for EC2Launch errors",
+		id, ErrNoWindowsPassword, attempts, waited.Round(time.Second), ami, keyName, id)
 }
 
 func parseRSAKey(pemBytes []byte) (*rsa.PrivateKey, error) {
