@@ -146,8 +146,13 @@ func timelineSVG(events []Event, xMax time.Duration, yMax float64) string {
 	}
 	for _, p := range phases {
 		x := c.x(p.T)
-		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#000" stroke-dasharray="4 3"/>`, x, c.top, x, c.y(0))
-		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="11">%s</text>`, x+3, c.top+10, html.EscapeString(p.Detail))
+		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#000" stroke-dasharray="4 3"/>`, x, c.top-16, x, c.y(0))
+		// Above the plot: inside it the label would sit on the areas and the queue line.
+		tx, anchor := x+3, "start"
+		if tx+textWidth(p.Detail, 11) > c.w {
+			tx, anchor = x-3, "end"
+		}
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="11" text-anchor="%s">%s</text>`, tx, c.top-5, anchor, html.EscapeString(p.Detail))
 	}
 	for _, g := range groupNotices(c, notices) {
 		x := c.x(g[0].T)

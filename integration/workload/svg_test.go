@@ -181,7 +181,7 @@ func TestWaitHistogramGeometry(t *testing.T) {
 }
 
 // Two notices seconds apart draw one marker: it carries their count and
-// names both instances.
+// names both instances. Every label stays inside the chart.
 func TestTimelineCountsNoticesTooCloseToDrawApart(t *testing.T) {
 	sample := func(at time.Duration) Event {
 		return Event{T: at, Kind: Sampled, Sample: &Sample{Instances: map[string]int{"spot/running": 3}}}
@@ -192,6 +192,8 @@ func TestTimelineCountsNoticesTooCloseToDrawApart(t *testing.T) {
 		{T: 2*time.Minute + 20*time.Second, Kind: Notice, Instance: "i-0bbb"},
 		{T: 4 * time.Minute, Kind: Notice, Instance: "i-0ccc"},
 		sample(10 * time.Minute),
+		{T: 3 * time.Minute, Kind: Phase, Detail: "spot capacity outage begins"},
+		{T: 19*time.Minute + 50*time.Second, Kind: Phase, Detail: "spot capacity back"}, // at the right edge
 	}
 	w, h, elems := parseSVG(t, timelineSVG(events, 20*time.Minute, 3))
 	markers, counts := 0, map[string]bool{}
