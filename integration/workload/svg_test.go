@@ -149,6 +149,18 @@ func TestWaitHistogramGeometry(t *testing.T) {
 			labelText = append(labelText, e.text)
 		}
 	}
+	axisTop := math.Inf(1) // the y axis: the vertical line at the left
+	for _, e := range elems {
+		if e.name == "line" && e.attr["x1"] == e.attr["x2"] && e.attr["stroke"] == "#444" && e.num(t, "y2")-e.num(t, "y1") > 100 {
+			axisTop = math.Min(axisTop, e.num(t, "y1"))
+		}
+	}
+	if math.IsInf(axisTop, 1) {
+		t.Fatal("no y axis drawn")
+	}
+	if top < axisTop {
+		t.Errorf("the tallest bar (top y %g) rises above the y axis (top y %g)", top, axisTop)
+	}
 	if topTick < 16 {
 		t.Errorf("the y axis ends at %g below the tallest bar (16 jobs)", topTick)
 	}
