@@ -66,9 +66,9 @@ func (c CLI) setup(ctx context.Context, args []string) int {
 		fmt.Fprintln(c.Stdout, "Dry run: nothing changed.")
 		if plan.Predicted() {
 			fmt.Fprintf(c.Stdout, "The queue URL and ARN below are the ones setup will create (account %s, from %s).\n", plan.Account(), plan.AccountSource())
-			if plan.GroupARN == "" {
-				fmt.Fprintln(c.Stdout, "In a shared VPC the subnets' owner is another account: check yours with aws sts get-caller-identity.")
-			}
+		}
+		if plan.AccountSource() == accountFromSubnets {
+			fmt.Fprintf(c.Stdout, "Account %s is the subnets' owner: in a shared VPC that is another account (aws sts get-caller-identity shows yours).\n", plan.Account())
 		} else if plan.Account() == "" {
 			fmt.Fprintln(c.Stdout, "ACCOUNT_ID below is a placeholder: the account could not be read (aws sts get-caller-identity shows it).")
 		}

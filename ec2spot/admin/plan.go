@@ -131,10 +131,12 @@ func (p *Plan) accountAndSource() (string, string) {
 		}
 	}
 	if p.SubnetOwner != "" {
-		return p.SubnetOwner, "the subnets' owner"
+		return p.SubnetOwner, accountFromSubnets
 	}
 	return "", ""
 }
+
+const accountFromSubnets = "the subnets' owner"
 
 func partition(region string) string {
 	switch {
