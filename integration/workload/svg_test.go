@@ -257,3 +257,26 @@ func TestReportColoursMeanOneThing(t *testing.T) {
 		t.Error("both modes have one colour")
 	}
 }
+
+// Equal quantiles of the two modes draw two lines, one per colour, side by
+// side: a line on top of the other would hide one mode.
+func TestWaitHistogramEqualQuantilesShowBothModes(t *testing.T) {
+	sums := histogramCase()
+	sums[1].P50 = sums[0].P50
+	_, _, elems := parseSVG(t, waitHistogramSVG(sums))
+	at := map[string]string{} // x1 → stroke of the dashed lines
+	n := 0
+	for _, e := range elems {
+		if e.name != "line" || e.attr["stroke-dasharray"] == "" || e.attr["stroke"] == "#000" {
+			continue
+		}
+		n++
+		if other, ok := at[e.attr["x1"]]; ok && other != e.attr["stroke"] {
+			t.Errorf("the %s and %s quantile lines are drawn on top of each other at x=%s", other, e.attr["stroke"], e.attr["x1"])
+		}
+		at[e.attr["x1"]] = e.attr["stroke"]
+	}
+	if n != 4 {
+		t.Errorf("%d quantile lines, want 4", n)
+	}
+}
