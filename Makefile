@@ -35,6 +35,23 @@ SCENARIO ?= default
 demo:
 	$(GO) run ./cmd/ec2spot-demo -scenario $(SCENARIO)
 
+# docs/report.png from the last demo's report (make demo first), rendered
+# by headless Chromium (Debian: apt-get install chromium); skipped with a
+# message when no Chromium is installed. REPORT_SIZE is the window.
+REPORT      ?= demo-out/report.html
+REPORT_SIZE ?= 1200,1500
+CHROMIUM    ?= $(shell command -v chromium || command -v chromium-browser || command -v google-chrome || command -v google-chrome-stable)
+.PHONY: report-png
+report-png:
+	@if [ -z "$(CHROMIUM)" ]; then echo "report-png: skipped: no chromium (apt-get install chromium, or set CHROMIUM=/path/to/chrome)"; exit 0; fi; \
+	test -f "$(REPORT)" || { echo "report-png: $(REPORT) missing: run make demo first"; exit 1; }; \
+	profile=$$(mktemp -d); trap 'rm -rf "$$profile"' EXIT; \
+	"$(CHROMIUM)" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+		--disable-background-networking --disable-component-update --disable-sync --hide-scrollbars \
+		--user-data-dir="$$profile" --window-size=$(REPORT_SIZE) --screenshot="$(CURDIR)/docs/report.png" \
+		"file://$$(realpath "$(REPORT)")" >"$$profile/log" 2>&1 || { cat "$$profile/log"; exit 1; }; \
+	echo "report-png: docs/report.png from $(REPORT) ($(REPORT_SIZE))"
+
 # Serve the simulated AWS on 127.0.0.1 for manual use.
 sim:
 	$(GO) run ./cmd/ec2spot-sim -create-group

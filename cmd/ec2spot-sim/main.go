@@ -75,15 +75,7 @@ func main() {
 		fmt.Printf("group %q created (MaxSize %d, spot above %d on-demand)\n", *groupName, *maxSize, *onDemandBase)
 	}
 
-	fmt.Printf(`simulated AWS listening; use it with:
-
-  export AWS_ENDPOINT_URL=%s
-  export AWS_REGION=%s
-  export AWS_ACCESS_KEY_ID=AKIASIMULATED0000000 AWS_SECRET_ACCESS_KEY=simulated
-  export AWS_EC2_METADATA_DISABLED=true
-
-control API: %s/_sim/ (see integration/awssim/README.md); Ctrl-C stops it
-`, sim.URL(), *region, sim.URL())
+	fmt.Print(usage(sim.URL(), *region))
 
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)

@@ -15,10 +15,14 @@ import (
 var version, revision, buildDate string
 
 func main() {
-	// setup and doctor are for people; everything else is fleeting's.
-	if code, handled := admin.Main(os.Args[1:]); handled {
+	switch r := routeOf(os.Args[1:], os.Getenv); r {
+	case routeAdmin:
+		code, _ := admin.Main(os.Args[1:])
 		os.Exit(code)
+	case routeServe:
+		info := plugin.VersionInfo{Name: "fleeting-plugin-ec2spot", Version: version, Revision: revision, BuiltAt: buildDate}
+		plugin.Main(&provider.InstanceGroup{Version: info}, info)
+	default:
+		os.Exit(person(r, os.Args[1:], os.Stdout, os.Stderr))
 	}
-	info := plugin.VersionInfo{Name: "fleeting-plugin-ec2spot", Version: version, Revision: revision, BuiltAt: buildDate}
-	plugin.Main(&provider.InstanceGroup{Version: info}, info)
 }

@@ -43,6 +43,50 @@ func TestBinary(t *testing.T) {
 		}
 	})
 
+	// A person gets the commands; the runner (magic cookie set) gets
+	// fleeting's plugin exactly as before.
+	t.Run("help and a bare run list the commands", func(t *testing.T) {
+		for _, tc := range []struct {
+			args     []string
+			code     int
+			stdout   bool // usage on stdout (asked for) or stderr (a mistake)
+			contains []string
+		}{
+			{[]string{"--help"}, 0, true, nil},
+			{[]string{"-h"}, 0, true, nil},
+			{[]string{"help"}, 0, true, nil},
+			{nil, 2, false, []string{"the runner starts it"}},
+			{[]string{"frobnicate"}, 2, false, []string{`unknown command "frobnicate"`}},
+		} {
+			cmd := exec.Command(bin, tc.args...)
+			cmd.Env = []string{"PATH=/usr/bin:/bin"} // no go-plugin cookie: a person at a terminal
+			var stdout, stderr strings.Builder
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			out := stderr.String()
+			if tc.stdout {
+				out = stdout.String()
+			}
+			if code != tc.code {
+				t.Errorf("%q: exit %d, want %d\n%s%s", tc.args, code, tc.code, stdout.String(), stderr.String())
+			}
+			for _, want := range append([]string{"Usage: fleeting-plugin-ec2spot <command>", "\n  setup ", "\n  doctor ", "\n  version ", "\n  bootstrap "}, tc.contains...) {
+				if !strings.Contains(out, want) {
+					t.Errorf("%q: output lacks %q:\n%s", tc.args, want, out)
+				}
+			}
+			if strings.Contains(stdout.String()+stderr.String(), "This binary is a plugin") {
+				t.Errorf("%q: go-plugin's refusal instead of the usage", tc.args)
+			}
+		}
+	})
+
 	t.Run("handshake and strict config over gRPC", func(t *testing.T) {
 		// AWS is never reached: the config is rejected first.
 		t.Setenv("AWS_EC2_METADATA_DISABLED", "true")

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/ec2spot"
 )
 
@@ -57,10 +59,19 @@ func (c CLI) setup(ctx context.Context, args []string) int {
 		fmt.Fprintf(c.Stderr, "setup: %v\n", err)
 		return ExitFailed
 	}
+	plan.SQSEndpoint = aws.ToString(cfg.BaseEndpoint)
 	plan.Write(c.Stdout)
 	switch {
 	case f.dryRun:
 		fmt.Fprintln(c.Stdout, "Dry run: nothing changed.")
+		if plan.Predicted() {
+			fmt.Fprintf(c.Stdout, "The queue URL and ARN below are the ones setup will create (account %s, from %s).\n", plan.Account(), plan.AccountSource())
+		}
+		if plan.AccountSource() == accountFromSubnets {
+			fmt.Fprintf(c.Stdout, "Account %s is the subnets' owner: in a shared VPC that is another account (aws sts get-caller-identity shows yours).\n", plan.Account())
+		} else if plan.Account() == "" {
+			fmt.Fprintln(c.Stdout, "ACCOUNT_ID below is a placeholder: the account could not be read (aws sts get-caller-identity shows it).")
+		}
 	case !plan.Empty():
 		if err := plan.Apply(ctx, c.Stdout); err != nil {
 			fmt.Fprintf(c.Stderr, "setup: %v\n", err)
@@ -72,6 +83,7 @@ func (c CLI) setup(ctx context.Context, args []string) int {
 			fmt.Fprintf(c.Stderr, "setup: re-reading the result: %v\n", err)
 			return ExitFailed
 		}
+		again.SQSEndpoint = plan.SQSEndpoint
 		if !again.Empty() {
 			fmt.Fprintln(c.Stdout, "warning: AWS does not show every change yet (eventual consistency); run setup again to confirm:")
 			again.Write(c.Stdout)

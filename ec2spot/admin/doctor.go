@@ -19,6 +19,9 @@ const (
 	StatusOK   Status = "ok"
 	StatusWarn Status = "warn"
 	StatusFail Status = "fail"
+	// StatusSkip: the check cannot say anything in this set-up; the
+	// message says why (never "ok" for a check that did not run).
+	StatusSkip Status = "skip"
 )
 
 // Result is one line of doctor's report.
@@ -111,7 +114,7 @@ func RunDoctor(ctx context.Context, t Target, load func(context.Context, ec2spot
 // WriteResults prints the report and a summary; it reports whether any
 // check failed.
 func WriteResults(w io.Writer, results []Result) (failed bool) {
-	var nFail, nWarn int
+	var nFail, nWarn, nSkip int
 	for _, r := range results {
 		fmt.Fprintln(w, r)
 		switch r.Status {
@@ -119,9 +122,11 @@ func WriteResults(w io.Writer, results []Result) (failed bool) {
 			nFail++
 		case StatusWarn:
 			nWarn++
+		case StatusSkip:
+			nSkip++
 		}
 	}
-	fmt.Fprintf(w, "%d checks: %d failed, %d with warnings\n", len(results), nFail, nWarn)
+	fmt.Fprintf(w, "%d checks: %d failed, %d with warnings, %d skipped\n", len(results), nFail, nWarn, nSkip)
 	return nFail > 0
 }
 

@@ -98,6 +98,8 @@ func (d *Doctor) checkSetupRules(ctx context.Context) {
 		listed[c] = true
 		if f, ok := byCheck[c]; ok {
 			d.addFinding(f)
+		} else if why := d.ruleSkipped(c); why != "" {
+			d.add(StatusSkip, c, why, "")
 		} else {
 			d.add(StatusOK, c, ruleOK[c], "")
 		}
@@ -111,6 +113,28 @@ func (d *Doctor) checkSetupRules(ctx context.Context) {
 		d.add(StatusFail, "max_instances", fmt.Sprintf("the runner's max_instances %d is above the group's MaxSize %d: fleeting refuses to start", m, d.group.snap.MaxSize),
 			fmt.Sprintf("aws autoscaling update-auto-scaling-group --auto-scaling-group-name %s --max-size %d (or lower max_instances)", d.Target.Plugin.Name, m))
 	}
+}
+
+// ruleSkipped says why a rule without a finding did not look, "" when it
+// did. The unprotected-instances rule only looks while new instances are
+// protected: with protection off every instance is unprotected by design,
+// and scale_in_protection fails instead.
+func (d *Doctor) ruleSkipped(check string) string {
+	snap := d.group.snap
+	if check != ec2spot.CheckUnprotectedInstances || snap.NewInstancesProtectedFromScaleIn {
+		return ""
+	}
+	var unprotected []string
+	for _, i := range snap.Instances {
+		if !i.Protected && i.Phase.CountsTowardDesired() {
+			unprotected = append(unprotected, i.ID)
+		}
+	}
+	why := "skipped while scale-in protection of new instances is off (see scale_in_protection)"
+	if len(unprotected) == 0 {
+		return why
+	}
+	return fmt.Sprintf("%s; %d instance(s) unprotected now: %s", why, len(unprotected), strings.Join(unprotected, ", "))
 }
 
 func (d *Doctor) addFinding(f ec2spot.Finding) {

@@ -70,7 +70,8 @@ func (d *Doctor) probes() map[string]probe {
 		}
 	}
 	return map[string]probe{
-		"autoscaling:LaunchInstances": {unprobed: true}, // any accepted call launches
+		"autoscaling:LaunchInstances": {unprobed: true, // any accepted call launches
+			skip: skipUnless(d.Target.Plugin.LaunchMode == "synchronous", "launch_mode is asynchronous (the default): the plugin never calls it")},
 		"autoscaling:UpdateAutoScalingGroup": {call: func(ctx context.Context) error {
 			// Only the name: an update that changes nothing.
 			_, err := c.AutoScaling.UpdateAutoScalingGroup(ctx, &autoscaling.UpdateAutoScalingGroupInput{AutoScalingGroupName: aws.String(name)})

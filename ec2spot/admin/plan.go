@@ -70,25 +70,89 @@ type Plan struct {
 	Notes []string
 	// GroupARN of an existing group ("" before it is created).
 	GroupARN string
+	// SubnetOwner is the account owning the subnets (DescribeSubnets);
+	// the account id before the group or queue exists.
+	SubnetOwner string
+	// SQSEndpoint is the SQS endpoint the clients use ("" = AWS's
+	// regional one), for the URL of a queue setup will create.
+	SQSEndpoint string
 
 	clients Clients
 	state   applyState
 }
 
-// QueueURL is the interruption queue's URL once known.
-func (p *Plan) QueueURL() string { return p.state.queueURL }
+// QueueURL is the interruption queue's URL: the queue's once it exists,
+// before that the URL SQS gives a queue of that name in this account
+// ("" when the account is unknown or there is no queue).
+func (p *Plan) QueueURL() string {
+	if p.state.queueURL != "" || p.Spec.InterruptionQueue == "" || p.Account() == "" {
+		return p.state.queueURL
+	}
+	base := strings.TrimSuffix(p.SQSEndpoint, "/")
+	if base == "" {
+		base = "https://sqs." + p.Region + "." + dnsSuffix(p.Region)
+	}
+	return base + "/" + p.Account() + "/" + p.Spec.InterruptionQueue
+}
 
-// QueueARN is the interruption queue's ARN once known.
-func (p *Plan) QueueARN() string { return p.state.queueARN }
+// QueueARN is the interruption queue's ARN: the queue's once it exists,
+// before that the one it will get.
+func (p *Plan) QueueARN() string {
+	if p.state.queueARN != "" || p.Spec.InterruptionQueue == "" || p.Account() == "" {
+		return p.state.queueARN
+	}
+	return "arn:" + partition(p.Region) + ":sqs:" + p.Region + ":" + p.Account() + ":" + p.Spec.InterruptionQueue
+}
 
-// Account is the AWS account id, from the group's or queue's ARN.
+// Predicted reports whether QueueURL and QueueARN are what setup will
+// create rather than what exists.
+func (p *Plan) Predicted() bool {
+	return p.Spec.InterruptionQueue != "" && p.state.queueURL == "" && p.Account() != ""
+}
+
+// Account is the AWS account id, from the group's or queue's ARN, else the
+// subnets' owner (a shared VPC's owner is another account: AccountSource
+// says which).
 func (p *Plan) Account() string {
-	for _, arn := range []string{p.GroupARN, p.state.queueARN} {
-		if f := strings.Split(arn, ":"); len(f) > 4 && f[4] != "" {
-			return f[4]
+	a, _ := p.accountAndSource()
+	return a
+}
+
+// AccountSource names where Account came from ("" when unknown).
+func (p *Plan) AccountSource() string {
+	_, src := p.accountAndSource()
+	return src
+}
+
+func (p *Plan) accountAndSource() (string, string) {
+	for _, c := range []struct{ arn, src string }{{p.GroupARN, "the group's ARN"}, {p.state.queueARN, "the queue's ARN"}} {
+		if f := strings.Split(c.arn, ":"); len(f) > 4 && f[4] != "" {
+			return f[4], c.src
 		}
 	}
-	return ""
+	if p.SubnetOwner != "" {
+		return p.SubnetOwner, accountFromSubnets
+	}
+	return "", ""
+}
+
+const accountFromSubnets = "the subnets' owner"
+
+func partition(region string) string {
+	switch {
+	case strings.HasPrefix(region, "cn-"):
+		return "aws-cn"
+	case strings.HasPrefix(region, "us-gov-"):
+		return "aws-us-gov"
+	}
+	return "aws"
+}
+
+func dnsSuffix(region string) string {
+	if strings.HasPrefix(region, "cn-") {
+		return "amazonaws.com.cn"
+	}
+	return "amazonaws.com"
 }
 
 // Empty reports whether nothing needs changing.

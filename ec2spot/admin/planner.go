@@ -114,6 +114,9 @@ func (p *Plan) inspectSubnets(ctx context.Context) error {
 	}
 	seen := map[string]bool{}
 	for _, s := range out.Subnets {
+		if p.SubnetOwner == "" {
+			p.SubnetOwner = deref(s.OwnerId)
+		}
 		if az := deref(s.AvailabilityZone); az != "" && !seen[az] {
 			seen[az] = true
 			p.AZs = append(p.AZs, az)

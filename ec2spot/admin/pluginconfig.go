@@ -31,6 +31,9 @@ type PluginConfig struct {
 		Duration    string `json:"duration"`
 	} `json:"assume_role"`
 	InterruptionQueueURL string `json:"interruption_queue_url"`
+	// LaunchMode decides whether the plugin calls LaunchInstances
+	// ("synchronous") or only SetDesiredCapacity ("" or "asynchronous").
+	LaunchMode string `json:"launch_mode"`
 }
 
 // ParsePluginConfig decodes plugin_config JSON.

@@ -20,7 +20,6 @@ h1{font-size:22px;margin:0 0 4px} h2{font-size:17px;margin:22px 0 6px} p{margin:
 table{border-collapse:collapse;font-size:13px} td,th{padding:3px 10px;border-bottom:1px solid #e5e7eb;text-align:right}
 td:first-child,th:first-child{text-align:left} .muted{color:#656d76;font-size:12px}
 .legend span{display:inline-block;margin-right:14px;font-size:12px} .legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:-2px}
-.better{color:#1a7f37;font-weight:bold} .worse{color:#cf222e;font-weight:bold}
 </style></head><body>`)
 	fmt.Fprintf(&b, `<h1>Scenario “%s”: %s</h1>`, esc(sc.Name), esc(sc.Description))
 	fmt.Fprintf(&b, `<p>%s. Group %s: %d on-demand base, spot above, %s. Runner: capacity_per_instance %d, max_use_count %d, max_instances %d, %s.</p>`,
@@ -29,9 +28,9 @@ td:first-child,th:first-child{text-align:left} .muted{color:#656d76;font-size:12
 	fmt.Fprintf(&b, `<p class="muted">Simulated AWS (boot %s, notice %s), clock ×%g; every mode drives its own simulated account through the real fleeting provisioner; all times are simulated unless marked real.</p>`,
 		orDefault(sc.BootDelay, "30s"), orDefault(sc.NoticePeriod, "2m"), sc.Speed)
 
-	b.WriteString(`<div style="display:flex;gap:28px;align-items:flex-start"><div style="max-width:500px"><h2>Summary</h2><table><tr><th></th>`)
-	for _, s := range sums {
-		fmt.Fprintf(&b, `<th>%s</th>`, esc(string(s.Mode)))
+	b.WriteString(`<div style="display:flex;flex-wrap:wrap;gap:28px;align-items:flex-start"><div style="flex:0 1 500px;min-width:0"><h2>Summary</h2><table><tr><th></th>`)
+	for i, s := range sums {
+		fmt.Fprintf(&b, `<th style="color:%s">%s</th>`, modeColor(i), esc(string(s.Mode)))
 	}
 	if len(sums) > 1 {
 		fmt.Fprintf(&b, `<th>ratio %s ÷ %s</th>`, esc(string(sums[0].Mode)), esc(string(sums[len(sums)-1].Mode)))
@@ -47,9 +46,9 @@ td:first-child,th:first-child{text-align:left} .muted{color:#656d76;font-size:12
 		}
 		b.WriteString(`</tr>`)
 	}
-	b.WriteString(`</table><p class="muted">Wait = queued until a slot is acquired. Cost = instance-hours as AWS bills them (sampled) × the price table. Calls per job = every AWS API call of the run ÷ jobs. Plugin call times are real: on this clock each real second stalls fleeting's provisioner loop for ` + fmt.Sprintf("%g", sc.Speed) + ` simulated seconds.</p></div><div><h2>Job wait distribution</h2><p class="legend">`)
+	b.WriteString(`</table><p class="muted">Wait = queued until a slot is acquired. Cost = instance-hours as AWS bills them (sampled) × the price table. Calls per job = every AWS API call of the run ÷ jobs. Plugin call times are real: on this clock each real second stalls fleeting's provisioner loop for ` + fmt.Sprintf("%g", sc.Speed) + ` simulated seconds.</p></div><div style="flex:1 1 560px;min-width:0"><h2>Job wait distribution</h2><p class="legend">`)
 	for i, s := range sums {
-		fmt.Fprintf(&b, `<span><i style="background:%s"></i>%s</span>`, modeColors[i%len(modeColors)], esc(string(s.Mode)))
+		fmt.Fprintf(&b, `<span><i style="background:%s"></i>%s</span>`, modeColor(i), esc(string(s.Mode)))
 	}
 	b.WriteString(`</p>` + waitHistogramSVG(sums) + `</div></div>`)
 
@@ -72,9 +71,9 @@ td:first-child,th:first-child{text-align:left} .muted{color:#656d76;font-size:12
 	for _, s := range timelineSeries {
 		fmt.Fprintf(&b, `<span><i style="background:%s"></i>%s</span>`, s.color, esc(s.label))
 	}
-	fmt.Fprintf(&b, `<span><i style="background:%s;height:3px;vertical-align:3px"></i>jobs waiting for a slot</span><span>▼ interruption notice</span></p>`, queueColor)
-	for _, r := range results {
-		fmt.Fprintf(&b, `<p><b>%s</b></p>%s`, esc(string(r.Mode)), timelineSVG(r.Events, xMax, yMax))
+	fmt.Fprintf(&b, `<span><i style="background:%s;height:3px;vertical-align:3px"></i>jobs waiting for a slot</span><span><b style="color:%s">▼</b> interruption notice (a number above ▼ counts notices too close to draw apart)</span></p>`, queueColor, noticeColor)
+	for i, r := range results {
+		fmt.Fprintf(&b, `<p><b style="color:%s">%s</b></p>%s`, modeColor(i), esc(string(r.Mode)), timelineSVG(r.Events, xMax, yMax))
 	}
 
 	b.WriteString(`<h2>AWS API calls</h2><table><tr><th>call</th>`)

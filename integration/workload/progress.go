@@ -8,10 +8,11 @@ import (
 )
 
 // progressLine is one periodic terminal line: instances by market and
-// state as AWS bills them, the queue, jobs done and failed.
+// state as AWS bills them, the queue, jobs done and failed. Every figure
+// is name=value, so none reads as belonging to its neighbour.
 func progressLine(scenario string, mode Mode, t time.Duration, s *Sample, st driver.Stats) string {
 	m := s.Instances
-	return fmt.Sprintf("[%s %-13s %6s] on-demand %d up %d new | spot %d up %d noticed %d new | %d terminating | queue %d, running %d, done %d, failed %d",
+	return fmt.Sprintf("[%s %-13s %6s] on-demand: up=%d booting=%d | spot: up=%d noticed=%d booting=%d | terminating=%d | jobs: queued=%d running=%d done=%d failed=%d",
 		scenario, mode, clock(t),
 		m["on-demand/running"], m["on-demand/creating"],
 		m["spot/running"], m["spot/noticed"], m["spot/creating"],

@@ -1,0 +1,95 @@
+package admin_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/ec2spot"
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/ec2spot/admin"
+)
+
+func resultsByCheck(results []admin.Result) map[string]admin.Result {
+	m := map[string]admin.Result{}
+	for _, r := range results {
+		m[r.Check] = r
+	}
+	return m
+}
+
+// With scale-in protection off the unprotected-instances rule does not
+// look (every instance is unprotected by design): doctor says it skipped
+// it, why, and which instances are unprotected, never "every instance is
+// protected".
+func TestDoctorSaysSkippedForUnprotectedInstancesWhileProtectionIsOff(t *testing.T) {
+	ctx := context.Background()
+	w := setUp(t)
+	name := aws.String("runners")
+	w.must(w.asg().UpdateAutoScalingGroup(ctx, &autoscaling.UpdateAutoScalingGroupInput{AutoScalingGroupName: name, NewInstancesProtectedFromScaleIn: aws.Bool(false)}))
+	w.must(w.asg().SetDesiredCapacity(ctx, &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: name, DesiredCapacity: aws.Int32(1)}))
+	var id string
+	waitFor(t, "an unprotected instance", func() bool {
+		for _, i := range w.sim.Instances() {
+			if i.Group == "runners" && i.Lifecycle == "InService" && !i.ProtectedFromScaleIn {
+				id = i.ID
+				return true
+			}
+		}
+		return false
+	})
+	got := resultsByCheck(w.doctor())
+	r := got[ec2spot.CheckUnprotectedInstances]
+	if r.Status != admin.StatusSkip || !strings.Contains(r.Message, "skipped") || !strings.Contains(r.Message, "scale-in protection") || !strings.Contains(r.Message, id) {
+		t.Errorf("unprotected_instances with protection off and %s unprotected: %s", id, r)
+	}
+	if r := got[ec2spot.CheckScaleInProtection]; r.Status != admin.StatusFail {
+		t.Errorf("scale_in_protection: %s", r)
+	}
+	var out strings.Builder
+	admin.WriteResults(&out, w.doctor())
+	if !strings.Contains(out.String(), "skip  unprotected_instances: skipped while") || !strings.Contains(out.String(), ", 1 skipped\n") {
+		t.Errorf("report:\n%s", out.String())
+	}
+}
+
+// LaunchInstances is only called with launch_mode = "synchronous": a
+// healthy asynchronous set-up gets no warning about it, a synchronous one
+// is told it was not probed.
+func TestDoctorWarnsAboutLaunchInstancesOnlyWhenTheConfigUsesIt(t *testing.T) {
+	w := setUp(t)
+	for _, tc := range []struct {
+		launchMode string
+		status     admin.Status
+		want       string
+	}{
+		{"", admin.StatusOK, "not needed: launch_mode is asynchronous"},
+		{"asynchronous", admin.StatusOK, "not needed: launch_mode is asynchronous"},
+		{"synchronous", admin.StatusWarn, "not probed"},
+	} {
+		w.target.Plugin.LaunchMode = tc.launchMode
+		results := w.doctor()
+		r := resultsByCheck(results)["iam:autoscaling:LaunchInstances"]
+		if r.Status != tc.status || !strings.Contains(r.Message, tc.want) {
+			t.Errorf("launch_mode %q: %s", tc.launchMode, r)
+		}
+		if tc.launchMode == "synchronous" {
+			continue
+		}
+		for _, r := range results {
+			if r.Status != admin.StatusOK {
+				t.Errorf("launch_mode %q, healthy set-up: %s", tc.launchMode, r)
+			}
+		}
+	}
+}
+
+// launch_mode comes from plugin_config.
+func TestPluginConfigLaunchMode(t *testing.T) {
+	c, err := admin.ParsePluginConfig([]byte(`{"name":"runners","launch_mode":"synchronous"}`))
+	if err != nil || c.LaunchMode != "synchronous" {
+		t.Fatalf("%+v %v", c, err)
+	}
+}
