@@ -15,8 +15,8 @@ import (
 var version, revision, buildDate string
 
 func main() {
-	// setup and doctor are for people; everything else is fleeting's.
-	if code, handled := admin.Main(os.Args[1:]); handled {
+	// setup, doctor and status are for people; everything else is fleeting's.
+	if code, handled := admin.Main(os.Args[1:], func(c *admin.CLI) { c.MapState = provider.ReportedState }); handled {
 		os.Exit(code)
 	}
 	info := plugin.VersionInfo{Name: "fleeting-plugin-ec2spot", Version: version, Revision: revision, BuiltAt: buildDate}
