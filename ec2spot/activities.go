@@ -47,6 +47,8 @@ type LaunchFailure struct {
 	Class      FailureClass
 	Hint       string
 	StartTime  time.Time
+	// AvailabilityZone and InstanceType of the launch, "" when AWS did not say.
+	AvailabilityZone, InstanceType string
 }
 
 var failureRules = []struct {
@@ -108,8 +110,9 @@ const (
 
 // launchFailures explains failed scaling activities, each once.
 type launchFailures struct {
-	log hclog.Logger
-	now func() time.Time
+	log      hclog.Logger
+	now      func() time.Time
+	observer Observer // nil = none
 
 	mu          sync.Mutex
 	lastCheck   time.Time
@@ -188,11 +191,14 @@ reading:
 				if cause == "" {
 					cause = aws.ToString(a.Description)
 				}
+				zone, instanceType := activityPlacement(a)
 				f.handle(LaunchFailure{
 					ActivityID: id,
 					Status:     string(a.StatusCode),
 					Cause:      cause,
 					StartTime:  aws.ToTime(a.StartTime),
+
+					AvailabilityZone: zone, InstanceType: instanceType,
 				})
 			default: // unfinished: a launch may still fail
 				if strings.HasPrefix(aws.ToString(a.Description), "Launching") {
@@ -235,6 +241,7 @@ func (f *launchFailures) handle(lf LaunchFailure) {
 		return
 	}
 	f.seen[lf.ActivityID] = true
+	f.observe(lf)
 	if len(f.seen) > 1000 {
 		f.seen = map[string]bool{lf.ActivityID: true}
 	}

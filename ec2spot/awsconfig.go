@@ -45,6 +45,9 @@ type AWSOptions struct {
 	// its long-poll wait); 0 = no bound.
 	CallTimeout time.Duration
 
+	// Observer counts every HTTP attempt and rate-limit wait; nil = none.
+	Observer Observer
+
 	// IMDSRegionTimeout bounds the instance-metadata region lookup made
 	// when no region is configured; 0 = 5s.
 	IMDSRegionTimeout time.Duration
@@ -111,7 +114,12 @@ func LoadAWSConfig(ctx context.Context, o AWSOptions) (aws.Config, error) {
 
 	// One limiter set per configuration: every client built from it
 	// shares the budgets (STS and SQS calls are not budgeted).
-	cfg.APIOptions = append(cfg.APIOptions, newLimiterSet(o.RateLimits).apiOption)
+	limiters := newLimiterSet(o.RateLimits)
+	if o.Observer != nil { // innermost, so it counts only attempts sent
+		limiters.observer = o.Observer
+		cfg.APIOptions = append(cfg.APIOptions, observerAPIOption(o.Observer))
+	}
+	cfg.APIOptions = append(cfg.APIOptions, limiters.apiOption)
 
 	if ar := o.AssumeRole; ar != nil {
 		provider := stscreds.NewAssumeRoleProvider(sts.NewFromConfig(cfg), ar.RoleARN, func(ao *stscreds.AssumeRoleOptions) {

@@ -108,6 +108,7 @@ func (f *fallback) observe(ctx context.Context, snap *Snapshot, short bool) {
 		}
 		if f.phase == phaseProbing && now.Sub(f.probeAt) >= f.o.Hold && !short {
 			f.phase, f.hold = phaseSpot, f.o.Hold
+			f.s.observeFallback(phaseSpot, "")
 			f.s.log.Info("on-demand fallback over: spot capacity is back", "on_demand_percentage", f.original)
 		}
 	}
@@ -197,6 +198,7 @@ func (f *fallback) switchLocked(ctx context.Context, snap *Snapshot, now time.Ti
 		f.s.log.Warn("spot capacity unavailable: switched the group to on-demand (OnDemandPercentageAboveBaseCapacity 100)", kv...)
 	}
 	f.phase, f.original, f.switchedAt, f.notApplied, f.tagLeft = phaseOnDemand, pct, now, "", false
+	f.s.observeFallback(phaseOnDemand, "to_on_demand")
 }
 
 // recordLocked writes the original percentage to the group tag. A write
@@ -253,6 +255,7 @@ func (f *fallback) probeLocked(ctx context.Context, now time.Time) {
 	f.s.log.Info("on-demand fallback hold elapsed: restored the original on-demand percentage to try spot again",
 		"on_demand_percentage", f.original, "held_for", now.Sub(f.switchedAt).Round(time.Second).String())
 	f.phase, f.probeAt, f.shortSince = phaseProbing, now, time.Time{}
+	f.s.observeFallback(phaseProbing, "to_spot")
 }
 
 // restoreLocked sets the original percentage back and reports whether a
@@ -283,6 +286,7 @@ func (f *fallback) restoreOnStop(ctx context.Context) {
 			return
 		}
 		f.phase = phaseSpot
+		f.s.observeFallback(phaseSpot, "to_spot")
 		f.s.log.Info("on-demand fallback ended at shutdown: restored the original on-demand percentage", "on_demand_percentage", f.original)
 	}
 	if f.tagLeft {
@@ -310,10 +314,12 @@ func restoreFallbackTag(ctx context.Context, s *Spot, g *types.AutoScalingGroup)
 	// group on-demand.
 	f.phase, f.original, f.switchedAt = phaseOnDemand, pct, time.Time{}
 	if !f.restoreLocked(ctx) {
+		s.observeFallback(phaseOnDemand, "")
 		return
 	}
 	f.phase = phaseSpot
 	current, _ := onDemandPercentage(g)
+	s.observeFallback(phaseSpot, "to_spot")
 	if mip := g.MixedInstancesPolicy; mip != nil { // what the fleet reconcile compares with
 		if mip.InstancesDistribution == nil {
 			mip.InstancesDistribution = &types.InstancesDistribution{}

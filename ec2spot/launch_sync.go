@@ -146,6 +146,8 @@ func (s *Spot) LaunchSync(ctx context.Context, n int) (IncreaseResult, []PoolErr
 				ActivityID: fmt.Sprintf("launch-instances/%s/%d/%s/%s", token, i, pe.InstanceType, pe.Code),
 				Status:     "Failed",
 				Cause:      pe.describe(),
+
+				AvailabilityZone: pe.AvailabilityZone, InstanceType: pe.InstanceType,
 			})
 		}
 	}

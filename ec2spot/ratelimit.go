@@ -93,6 +93,7 @@ func (a *apiLimiter) currentRate() rate.Limit {
 // limiterSet holds one limiter per family; nil entries are unlimited.
 type limiterSet struct {
 	autoScaling, ec2, instanceConnect *apiLimiter
+	observer                          Observer // nil = none
 }
 
 func newLimiterSet(l RateLimits) *limiterSet {

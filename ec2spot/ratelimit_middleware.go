@@ -3,6 +3,7 @@ package ec2spot
 import (
 	"context"
 	"fmt"
+	"time"
 
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/smithy-go/middleware"
@@ -23,9 +24,11 @@ func (s *limiterSet) handle(ctx context.Context, in middleware.FinalizeInput, ne
 	if lim == nil {
 		return next.HandleFinalize(ctx, in)
 	}
+	start := time.Now()
 	if err := lim.wait(ctx); err != nil {
 		return middleware.FinalizeOutput{}, middleware.Metadata{}, fmt.Errorf("waiting for the client-side %s rate limit: %w", awsmiddleware.GetServiceID(ctx), err)
 	}
+	s.observeWait(ctx, start)
 	out, md, err := next.HandleFinalize(ctx, in)
 	switch {
 	case err == nil:

@@ -56,6 +56,9 @@ type SpotOptions struct {
 	DoomedGrace time.Duration
 	// QueueWait is the SQS long-poll wait in seconds; 0 = 20.
 	QueueWait int32
+	// Observer is told about signals, launch failures and the fallback;
+	// nil = none.
+	Observer Observer
 }
 
 // Spot watches a group's spot instances and capacity: interruption and
@@ -76,6 +79,7 @@ type Spot struct {
 	fallback   *fallback
 	failures   *launchFailures
 	pollErrors onceLog
+	observer   Observer
 
 	mu      sync.Mutex
 	signals map[string]*instanceSignals
@@ -110,6 +114,7 @@ func NewSpot(o SpotOptions) *Spot {
 		fleet:     o.Fleet,
 		signals:   map[string]*instanceSignals{},
 		market:    map[string]string{},
+		observer:  orNop(o.Observer),
 	}
 	if s.clients.AutoScaling == nil {
 		s.clients = o.Group.clients
@@ -133,7 +138,9 @@ func NewSpot(o SpotOptions) *Spot {
 		s.pollEvery = DefaultActivityPollInterval
 	}
 	s.failures = newLaunchFailures(s.log, s.now)
+	s.failures.observer = s.observer
 	s.fallback = newFallback(s, o.Fallback) // also finishes a fallback left by an earlier process
+	s.observeFallbackStart()
 	return s
 }
 

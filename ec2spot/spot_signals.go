@@ -83,6 +83,7 @@ func (s *Spot) record(id string, sig Signal) {
 	sig.SeenAt = s.now()
 	is.byKind[sig.Kind] = sig
 	s.mu.Unlock()
+	s.observeSignal(sig)
 
 	// Spot notices are logged at once; state changes and terminations at
 	// the next Observe, when a termination the plugin requested itself (its

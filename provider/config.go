@@ -36,6 +36,9 @@ type Config struct {
 	// API budgets (config_ratelimits.go).
 	APIRateLimits *APIRateLimits `json:"api_rate_limits"`
 	APIRateBursts *APIRateBursts `json:"api_rate_bursts"`
+
+	// MetricsListen is the Prometheus metrics address (config_metrics.go).
+	MetricsListen string `json:"metrics_listen"`
 }
 
 // AssumeRole is plugin_config.assume_role.
@@ -76,6 +79,7 @@ var configFields = []field{
 	{"launch_mode", func(c *Config, r json.RawMessage) error { return decodeValue(r, &c.LaunchMode) }},
 	{"api_rate_limits", nil},
 	{"api_rate_bursts", nil},
+	{"metrics_listen", func(c *Config, r json.RawMessage) error { return decodeValue(r, &c.MetricsListen) }},
 }
 
 type assumeRoleField struct {
@@ -278,6 +282,7 @@ const (
 	// the provisioner loop for good.
 	DefaultAPICallTimeout = 30 * time.Second
 	DefaultSessionName    = "fleeting-plugin-ec2spot"
+	// metrics_listen has no default: unset serves no metrics.
 )
 
 func (c *Config) applyDefaults() {
@@ -370,5 +375,6 @@ func (c *Config) validate() []error {
 		invalid("api_call_timeout", "%s (want between 1s and 10m)", d)
 	}
 	errs = append(errs, c.validateRateLimits()...)
+	errs = append(errs, c.validateMetrics()...)
 	return append(errs, c.validateSpot()...)
 }

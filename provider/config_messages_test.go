@@ -28,6 +28,7 @@ var configKeyMessages = map[string]struct {
 	"launch_mode":            {`false`, `want a string, got boolean false`, `"sync"`, `"sync" (want asynchronous or synchronous)`},
 	"api_rate_limits":        {`5`, `want a table, got number 5`, ``, ``},
 	"api_rate_bursts":        {`"20"`, `want a table, got string "20"`, ``, ``},
+	"metrics_listen":         {`9252`, `want a string, got number 9252`, `"9252"`, `"9252" (want host:port, e.g. "127.0.0.1:9252"`},
 
 	"assume_role.role_arn":     {`123`, `want a string, got number 123`, `"role/runner"`, `"role/runner" (want arn:aws:iam::<account>:role/<name>)`},
 	"assume_role.external_id":  {`[]`, `want a string, got a list`, `"x"`, `want 2 to 1224 characters`},

@@ -15,6 +15,7 @@ import (
 	"gitlab.com/gitlab-org/fleeting/fleeting/provider"
 
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/ec2spot"
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/metrics"
 )
 
 // InstanceGroup is the fleeting instance group over one Auto Scaling group.
@@ -38,6 +39,8 @@ type InstanceGroup struct {
 	region   string
 	group    *ec2spot.Group
 	spot     *ec2spot.Spot
+	metrics  *metrics.Metrics // nil without metrics_listen
+	served   *metrics.Server
 }
 
 var _ provider.InstanceGroup = (*InstanceGroup)(nil)
@@ -66,6 +69,7 @@ func (g *InstanceGroup) Init(ctx context.Context, log hclog.Logger, settings pro
 	if len(errs) > 0 {
 		return provider.ProviderInfo{}, fmt.Errorf("invalid plugin config:\n%w", errors.Join(errs...))
 	}
+	g.metrics = newMetrics(cfg)
 
 	awsCfg, err := ec2spot.LoadAWSConfig(ctx, g.awsOptionsFor(cfg))
 	if err != nil {
@@ -97,7 +101,7 @@ func (g *InstanceGroup) Init(ctx context.Context, log hclog.Logger, settings pro
 		return provider.ProviderInfo{}, g.checkPermissions(ctx, group, settings, err)
 	}
 	spotOpts := cfg.spotOptions()
-	spotOpts.Group, spotOpts.Log = group, g.log
+	spotOpts.Group, spotOpts.Log, spotOpts.Observer = group, g.log, g.observer()
 	if g.spotOptions != nil {
 		g.spotOptions(&spotOpts)
 	}
@@ -119,6 +123,10 @@ func (g *InstanceGroup) Init(ctx context.Context, log hclog.Logger, settings pro
 		return provider.ProviderInfo{}, err
 	}
 	if err := g.checkPermissions(ctx, group, settings, nil); err != nil {
+		return provider.ProviderInfo{}, err
+	}
+
+	if err := g.serveMetrics(ctx, cfg); err != nil {
 		return provider.ProviderInfo{}, err
 	}
 
@@ -158,6 +166,7 @@ func (g *InstanceGroup) awsOptionsFor(cfg Config) ec2spot.AWSOptions {
 			Duration:    a.Duration.Duration,
 		}
 	}
+	o.Observer = g.observer()
 	if g.awsOptions != nil {
 		g.awsOptions(&o)
 	}
@@ -218,5 +227,6 @@ func (g *InstanceGroup) Shutdown(ctx context.Context) error {
 		g.spotFeatures().Stop(ctx)
 		log.Info("shutting down; instances are left to the runner")
 	}
+	g.stopMetrics(ctx)
 	return nil
 }

@@ -37,6 +37,7 @@ func (g *InstanceGroup) Increase(ctx context.Context, n int) (int, error) {
 		log.Warn("requested fewer instances than asked: the group reached its MaxSize",
 			"asked", n, "requested", res.Requested, "desired_capacity", res.Desired, "max_size", res.MaxSize)
 	}
+	g.metrics.Requested(min(res.Requested, n))
 	log.Info("requested instances", "requested", res.Requested, "from_desired_capacity", res.From, "desired_capacity", res.Desired)
 	return min(res.Requested, n), nil
 }

@@ -30,10 +30,7 @@ func spotState(spot *ec2spot.Spot, id string, state provider.State) provider.Sta
 	if spot == nil || (state != provider.StateRunning && state != provider.StateCreating) {
 		return state
 	}
-	if spot.Verdict(id).Deleting {
-		return provider.StateDeleting
-	}
-	return state
+	return verdictState(spot.Verdict(id), state)
 }
 
 // spotUnhealthy is the Heartbeat error for an instance with a signal

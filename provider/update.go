@@ -33,12 +33,16 @@ func (g *InstanceGroup) Update(ctx context.Context, fn func(id string, state pro
 			"expected_desired_capacity", drift.Expected, "observed_desired_capacity", drift.Observed)
 	}
 	spot.ObservePolled(ctx, snap, poll)
+	seen := g.metrics.Seen(len(snap.Instances))
 	for _, inst := range snap.Instances {
 		state, ok := stateFor(log, inst)
 		if ok {
-			fn(inst.ID, spotState(spot, inst.ID, state))
+			state = spotState(spot, inst.ID, state)
+			fn(inst.ID, state)
 		}
+		seen = observeInstance(seen, spot, inst, state, ok)
 	}
+	g.metrics.Update(seen)
 	// Reported deleting, so something must really remove them.
 	outcomes, err := group.TerminateRetained(ctx, snap)
 	if err != nil {

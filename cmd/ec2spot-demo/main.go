@@ -28,6 +28,7 @@ func main() {
 	speed := flag.Float64("speed", 0, "simulated seconds per real second (0 = the scenario's)")
 	sequential := flag.Bool("sequential", false, "run the modes one after the other instead of at once")
 	only := flag.String("mode", "", "run one mode only: ours or official-like")
+	metrics := flag.String("metrics", "", "serve ours' Prometheus metrics on this address while the demo runs (e.g. 127.0.0.1:9252)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -49,7 +50,7 @@ func main() {
 		fail(err)
 	}
 	cfg := demo.Config{Plugin: abs, Scenario: *scenario, OutDir: *out, Trace: *trace, Prices: *prices,
-		Speed: *speed, Sequential: *sequential}
+		Speed: *speed, Sequential: *sequential, Metrics: *metrics}
 	if *only != "" {
 		cfg.Modes = []workload.Mode{workload.Mode(*only)}
 	}

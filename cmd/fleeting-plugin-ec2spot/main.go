@@ -17,7 +17,8 @@ var version, revision, buildDate string
 func main() {
 	switch r := routeOf(os.Args[1:], os.Getenv); r {
 	case routeAdmin:
-		code, _ := admin.Main(os.Args[1:])
+		// setup, doctor and status are for people; everything else is fleeting's.
+		code, _ := admin.Main(os.Args[1:], func(c *admin.CLI) { c.MapState = provider.ReportedState })
 		os.Exit(code)
 	case routeServe:
 		info := plugin.VersionInfo{Name: "fleeting-plugin-ec2spot", Version: version, Revision: revision, BuiltAt: buildDate}

@@ -22,6 +22,8 @@ Commands:
              runner manager's IAM policy (setup --help, setup --dry-run)
   doctor     check a runner's config.toml against AWS: group, IAM, queue,
              protection (doctor --help)
+  status     show the group's instances, what the plugin reports for each
+             and why, recent scaling activities (status --help); read-only
   version    print version, git revision and build date (also -version)
   bootstrap  install this binary where GitLab Runner looks for plugins
              (fleeting's: bootstrap <plugin repository path>)
@@ -41,14 +43,14 @@ type route int
 
 const (
 	routeServe   route = iota // fleeting's plugin.Main: serve, version, bootstrap
-	routeAdmin                // setup, doctor
+	routeAdmin                // setup, doctor, status
 	routeHelp                 // usage on stdout, exit 0
 	routeBareRun              // usage and a hint on stderr, exit 2
 	routeUnknown              // unknown command on stderr, exit 2
 )
 
 func routeOf(args []string, getenv func(string) string) route {
-	if len(args) > 0 && (args[0] == "setup" || args[0] == "doctor") {
+	if len(args) > 0 && (args[0] == "setup" || args[0] == "doctor" || args[0] == "status") {
 		return routeAdmin // as before this dispatch existed
 	}
 	if getenv(cookieKey) != "" {

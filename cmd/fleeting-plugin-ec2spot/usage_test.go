@@ -27,6 +27,7 @@ func TestRouteRunnerStartIsUnchanged(t *testing.T) {
 		{[]string{"--help"}, person, routeHelp},
 		{[]string{"setup", "--dry-run"}, person, routeAdmin},
 		{[]string{"doctor"}, person, routeAdmin},
+		{[]string{"status", "--json"}, person, routeAdmin},
 		{[]string{"version"}, person, routeServe},
 		{[]string{"-version"}, person, routeServe},
 		{[]string{"bootstrap", "registry.gitlab.com/x"}, person, routeServe},

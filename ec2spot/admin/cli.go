@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
@@ -18,6 +19,10 @@ type CLI struct {
 	// LoadAWS resolves region and credentials; ec2spot.LoadAWSConfig
 	// outside tests.
 	LoadAWS func(context.Context, ec2spot.AWSOptions) (aws.Config, error)
+	// MapState is the plugin's state mapping, for status.
+	MapState StateMapper
+	// Now is status's clock; nil = time.Now.
+	Now func() time.Time
 }
 
 // Exit codes.
@@ -27,15 +32,19 @@ const (
 	ExitUsage  = 2
 )
 
-// Main runs args[0] when it is an admin subcommand (setup, doctor); handled
-// is false for anything else, which the plugin's own main serves.
-func Main(args []string) (code int, handled bool) {
-	if len(args) == 0 || (args[0] != "setup" && args[0] != "doctor") {
+// Main runs args[0] when it is an admin subcommand (setup, doctor,
+// status); handled is false for anything else, which the plugin's own main
+// serves. opts complete the CLI (status needs MapState).
+func Main(args []string, opts ...func(*CLI)) (code int, handled bool) {
+	if len(args) == 0 || (args[0] != "setup" && args[0] != "doctor" && args[0] != "status") {
 		return 0, false
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	c := CLI{Stdout: os.Stdout, Stderr: os.Stderr, LoadAWS: ec2spot.LoadAWSConfig}
+	for _, o := range opts {
+		o(&c)
+	}
 	return c.Run(ctx, args), true
 }
 
@@ -46,7 +55,9 @@ func (c CLI) Run(ctx context.Context, args []string) int {
 		return c.setup(ctx, args[1:])
 	case "doctor":
 		return c.doctor(ctx, args[1:])
+	case "status":
+		return c.status(ctx, args[1:])
 	}
-	fmt.Fprintf(c.Stderr, "unknown command %q (want setup or doctor)\n", args[0])
+	fmt.Fprintf(c.Stderr, "unknown command %q (want setup, doctor or status)\n", args[0])
 	return ExitUsage
 }

@@ -38,6 +38,9 @@ type Config struct {
 	KeyBits int
 	// Tweak, when set, edits the scenario before the run (tests shrink it).
 	Tweak func(*workload.Scenario)
+	// Metrics, when set, is ours' metrics_listen: the plugin serves its
+	// Prometheus metrics there while the run lasts.
+	Metrics string
 }
 
 // Summary is what the demo measured.
@@ -90,6 +93,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (*Summary, error) {
 	if cfg.Tweak != nil {
 		cfg.Tweak(&sc)
 	}
+	serveMetrics(&sc, cfg.Metrics, out)
 	prices := workload.DefaultPrices()
 	if cfg.Prices != "" {
 		f, err := os.Open(cfg.Prices)
