@@ -158,6 +158,11 @@ func (s *Spot) pruneSignals(snap *Snapshot) {
 			delete(s.market, id)
 		}
 	}
+	for id := range s.checkedAt {
+		if _, ok := snap.Instance(id); !ok {
+			delete(s.checkedAt, id)
+		}
+	}
 }
 
 // logPendingSignals logs signals that arrived before their instance was in
