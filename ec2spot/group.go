@@ -135,17 +135,19 @@ func (g *Group) Refresh(ctx context.Context) (snap *Snapshot, drift *Drift, err 
 
 // RefreshUnlessSettled is Refresh, except that it answers with the latest
 // snapshot (reused = true, no API call) while that is younger than
-// SettledReuse and nothing in the group is in motion: every member in
-// service and healthy, desired capacity equal to the members' capacity, no
-// change of the plugin's own unconfirmed or requested since, no member the
-// plugin terminated. fleeting polls every 2 s while it sees any instance
+// SettledReuse, reuse(snapshot) holds, and nothing in the group is in
+// motion: every member in service and healthy, desired capacity equal to
+// the members' capacity, no change of the plugin's own unconfirmed or
+// requested since, no member the plugin terminated. The caller's reuse
+// names the case: fleeting polls every 2 s while it sees any instance
 // deleting, including a spot instance under notice that is still in
-// service; nothing the plugin does moves the group then, and what AWS or an
-// operator does is seen at most SettledReuse later.
-func (g *Group) RefreshUnlessSettled(ctx context.Context) (snap *Snapshot, drift *Drift, reused bool, err error) {
+// service, for up to AWS's two minutes; nothing the plugin does moves the
+// group then, and what AWS or an operator does is seen at most
+// SettledReuse later.
+func (g *Group) RefreshUnlessSettled(ctx context.Context, reuse func(*Snapshot) bool) (snap *Snapshot, drift *Drift, reused bool, err error) {
 	g.opMu.Lock()
 	defer g.opMu.Unlock()
-	if snap := g.settledSnapshot(); snap != nil {
+	if snap := g.settledSnapshot(); snap != nil && reuse != nil && reuse(snap) {
 		return snap, nil, true, nil
 	}
 	snap, drift, err = g.refreshLocked(ctx)

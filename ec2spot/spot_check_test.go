@@ -157,8 +157,9 @@ func TestSpotPollRunsAtItsOwnCadence(t *testing.T) {
 }
 
 // A settled group (all in service, nothing asked of it) is described at
-// most every SettledReuse; any scaling call, pending launch or the
-// plugin's own termination makes the next refresh describe.
+// most every SettledReuse while the caller's condition holds; any scaling
+// call, pending launch or the plugin's own termination makes the next
+// refresh describe.
 func TestRefreshUnlessSettled(t *testing.T) {
 	s := fastSim(t, awssim.Options{})
 	clk := newFakeClock()
@@ -167,9 +168,10 @@ func TestRefreshUnlessSettled(t *testing.T) {
 	})
 	ids := inService(t, g, 2)
 	describes := func() int { return s.CallCount("autoscaling", "DescribeAutoScalingGroups") }
+	reuse := true // the caller's condition (a spot instance under notice, reported deleting)
 	refresh := func() bool {
 		t.Helper()
-		_, _, reused, err := g.RefreshUnlessSettled(testCtx(t))
+		_, _, reused, err := g.RefreshUnlessSettled(testCtx(t), func(*Snapshot) bool { return reuse })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -205,5 +207,10 @@ func TestRefreshUnlessSettled(t *testing.T) {
 	}
 	if refresh() {
 		t.Error("reused a snapshot after a Decrease")
+	}
+	inService(t, g, 2)
+	reuse = false
+	if refresh() {
+		t.Error("reused a snapshot although the caller's condition does not hold")
 	}
 }

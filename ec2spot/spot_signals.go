@@ -134,6 +134,20 @@ func (s *Spot) Verdict(id string) Verdict {
 	return Verdict{}
 }
 
+// ReportsDeleting reports whether a member of snap still in service is
+// reported deleting because AWS announced it takes it.
+func (s *Spot) ReportsDeleting(snap *Snapshot) bool {
+	if s == nil {
+		return false
+	}
+	for _, inst := range snap.Instances {
+		if inst.Phase == PhaseInService && s.Verdict(inst.ID).Deleting {
+			return true
+		}
+	}
+	return false
+}
+
 // pruneSignals forgets instances that left the group a while ago.
 func (s *Spot) pruneSignals(snap *Snapshot) {
 	s.mu.Lock()

@@ -221,7 +221,7 @@ func TestConnectInfoOfTerminatedInstance(t *testing.T) {
 
 func TestHeartbeat(t *testing.T) {
 	s := fastSim(t, awssim.Options{})
-	p, _ := initPlugin(t, s, awssim.GroupSpec{MaxSize: 4, Desired: 3}, provider.Settings{}, alwaysDescribe)
+	p, _ := initPlugin(t, s, awssim.GroupSpec{MaxSize: 4, Desired: 3}, provider.Settings{})
 	ids := p.waitRunning(t, 3)
 	ctx := testCtx(t)
 	s.ResetCalls()

@@ -77,11 +77,6 @@ func initPlugin(t *testing.T, s *awssim.Sim, spec awssim.GroupSpec, settings pro
 	return p, info
 }
 
-// alwaysDescribe makes every Update describe the group: for tests that
-// change the group behind the plugin's back and look at once (a settled
-// group is otherwise described at most every poll_interval).
-func alwaysDescribe(o *ec2spot.GroupOptions) { o.SettledReuse = 0 }
-
 // states runs Update and collects what it reports.
 func (p testPlugin) states(t *testing.T) map[string]provider.State {
 	t.Helper()

@@ -86,7 +86,7 @@ func TestUpdateMapsEveryLifecycleState(t *testing.T) {
 
 func TestUpdateReturnsErrorsNotEmptyLists(t *testing.T) {
 	s := fastSim(t, awssim.Options{})
-	p, _ := initPlugin(t, s, awssim.GroupSpec{MaxSize: 3, Desired: 2}, provider.Settings{}, alwaysDescribe)
+	p, _ := initPlugin(t, s, awssim.GroupSpec{MaxSize: 3, Desired: 2}, provider.Settings{})
 	p.waitRunning(t, 2)
 	s.InjectFault(awssim.Fault{Service: "autoscaling", Action: "DescribeAutoScalingGroups", Code: "InternalFailure", Status: 500, Message: "boom"})
 	called := false
@@ -140,7 +140,7 @@ func awsConfigFor(t *testing.T) aws.Config {
 // desired capacity, so it stops billing.
 func TestUpdateTerminatesRetainedInstances(t *testing.T) {
 	s := fastSim(t, awssim.Options{})
-	p, _ := initPlugin(t, s, awssim.GroupSpec{MaxSize: 3, Desired: 2}, provider.Settings{}, alwaysDescribe)
+	p, _ := initPlugin(t, s, awssim.GroupSpec{MaxSize: 3, Desired: 2}, provider.Settings{})
 	p.waitRunning(t, 2)
 	var retained string
 	for id := range p.states(t) {
