@@ -21,9 +21,10 @@ import (
 // request small; the asking instance always comes first.
 const maxCheckIDs = 100
 
-// checkTimeout bounds one shared check (SDK retries included); each caller
+// checkTimeout bounds one shared check (SDK retries included): an answer
+// that slow is no fresher than the last one, which then stands. Each caller
 // waits at most as long as its own context allows.
-const checkTimeout = 30 * time.Second
+const checkTimeout = 10 * time.Second
 
 // spotCheck is one DescribeSpotInstanceRequests of a check.
 type spotCheck struct {
