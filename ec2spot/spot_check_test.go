@@ -53,7 +53,7 @@ func spotCalls(s *awssim.Sim) int { return s.CallCount("ec2", "DescribeSpotInsta
 // on instance ids, which also freshens the other members and stands in
 // for the next Update's poll.
 func TestFreshVerdictSeesANoticeWithoutAnUpdate(t *testing.T) {
-	s := fastSim(t, awssim.Options{})
+	s := fastSim(t, awssim.Options{NoticePeriod: time.Hour}) // AWS takes it long after the test
 	rec := &recordingEC2{}
 	g, sp, clk, ids := checkedSpotGroup(t, s, 3, awssim.GroupSpec{})
 	rec.EC2API, sp.clients.EC2 = sp.clients.EC2, rec
@@ -89,7 +89,7 @@ func TestFreshVerdictSeesANoticeWithoutAnUpdate(t *testing.T) {
 
 // Concurrent ConnectInfo and Heartbeat callers share one check.
 func TestConcurrentFreshVerdictsShareOneCall(t *testing.T) {
-	s := fastSim(t, awssim.Options{})
+	s := fastSim(t, awssim.Options{NoticePeriod: time.Hour}) // AWS takes it long after the test
 	_, sp, clk, ids := checkedSpotGroup(t, s, 4, awssim.GroupSpec{})
 	if err := s.Interrupt(ids[2], "terminate"); err != nil {
 		t.Fatal(err)
@@ -190,6 +190,7 @@ func TestRefreshUnlessSettled(t *testing.T) {
 		t.Fatalf("at SettledReuse: reused or %d describes, want one describe", describes())
 	}
 
+	s.SetSpeed(0.001) // AWS's clock stands still: the launch stays pending
 	if _, err := g.Increase(testCtx(t), 1); err != nil {
 		t.Fatal(err)
 	}
@@ -198,6 +199,7 @@ func TestRefreshUnlessSettled(t *testing.T) {
 			t.Fatal("reused a snapshot while an instance launches")
 		}
 	}
+	s.SetSpeed(100)
 	inService(t, g, 3)
 	if !refresh() {
 		t.Error("settled again after the launch, yet described")

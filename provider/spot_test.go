@@ -185,7 +185,7 @@ func clockedSpotPlugin(t *testing.T, s *awssim.Sim, clk *fakeClock) testPlugin {
 // Concurrent ConnectInfo and Heartbeat calls on a stale spot status share
 // one DescribeSpotInstanceRequests.
 func TestConcurrentConnectInfoCostsOneSpotCheck(t *testing.T) {
-	s := fastSim(t, awssim.Options{})
+	s := fastSim(t, awssim.Options{NoticePeriod: time.Hour}) // AWS takes it long after the test
 	clk := &fakeClock{t: time.Now()}
 	p := clockedSpotPlugin(t, s, clk)
 	ctx := testCtx(t)
