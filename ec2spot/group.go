@@ -2,6 +2,7 @@ package ec2spot
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -38,6 +39,9 @@ type GroupOptions struct {
 	// PasswordPollAttempts bounds the GetPasswordData calls of one
 	// WindowsPassword; 0 = DefaultPasswordPollAttempts.
 	PasswordPollAttempts int
+	// SettledReuse is how long RefreshUnlessSettled answers from a settled
+	// snapshot instead of describing the group; 0 = always describe.
+	SettledReuse time.Duration
 }
 
 // Group manages one Auto Scaling group.
@@ -52,10 +56,14 @@ type Group struct {
 	terminateConcurrency int
 	passwordPoll         time.Duration
 	passwordAttempts     int
+	settledReuse         time.Duration
 
 	// opMu serialises the calls that read and move desired capacity
 	// (Refresh, Increase, Decrease), API calls included.
 	opMu sync.Mutex
+	// opsSinceRefresh counts the scaling calls (Increase, Decrease,
+	// synchronous launches) begun since the last Refresh; guarded by opMu.
+	opsSinceRefresh int
 
 	// mu guards the fields below; held only briefly, never across API calls.
 	mu   sync.Mutex
@@ -89,6 +97,7 @@ func NewGroup(o GroupOptions) *Group {
 		terminateConcurrency: o.TerminateConcurrency,
 		passwordPoll:         o.PasswordPollInterval,
 		passwordAttempts:     o.PasswordPollAttempts,
+		settledReuse:         o.SettledReuse,
 		seen:                 map[string]time.Time{},
 		terminating:          map[string]bool{},
 	}
@@ -127,7 +136,68 @@ type Drift struct {
 func (g *Group) Refresh(ctx context.Context) (snap *Snapshot, drift *Drift, err error) {
 	g.opMu.Lock()
 	defer g.opMu.Unlock()
-	return g.refreshLocked(ctx)
+	snap, drift, err = g.refreshLocked(ctx)
+	if err == nil {
+		// opMu held: every scaling call counted ended before the describe.
+		g.opsSinceRefresh = 0
+	}
+	return snap, drift, err
+}
+
+// RefreshUnlessSettled is Refresh, except that it answers with the latest
+// snapshot (reused = true, no API call) while that is younger than
+// SettledReuse, reuse(snapshot) holds, and nothing in the group is in
+// motion: every member in service and healthy, desired capacity equal to
+// the members' capacity, no change of the plugin's own unconfirmed or
+// requested since, no member the plugin terminated. The caller's reuse
+// names the case: fleeting polls every 2 s while it sees any instance
+// deleting, including a spot instance under notice that is still in
+// service, for up to AWS's two minutes; nothing the plugin does moves the
+// group then, and what AWS or an operator does is seen at most
+// SettledReuse later.
+func (g *Group) RefreshUnlessSettled(ctx context.Context, reuse func(*Snapshot) bool) (snap *Snapshot, drift *Drift, reused bool, err error) {
+	g.opMu.Lock()
+	defer g.opMu.Unlock()
+	if snap := g.settledSnapshot(); snap != nil && reuse != nil && reuse(snap) {
+		return snap, nil, true, nil
+	}
+	snap, drift, err = g.refreshLocked(ctx)
+	if err == nil {
+		g.opsSinceRefresh = 0
+	}
+	return snap, drift, false, err
+}
+
+// settledSnapshot runs with opMu held.
+func (g *Group) settledSnapshot() *Snapshot {
+	if g.settledReuse <= 0 || g.opsSinceRefresh > 0 {
+		return nil
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	snap := g.snap
+	if snap == nil || !g.pendingSince.IsZero() || g.now().Sub(snap.TakenAt) >= g.settledReuse {
+		return nil
+	}
+	capacity := 0
+	for _, i := range snap.Instances {
+		if i.Phase != PhaseInService || !i.Healthy() || g.terminating[i.ID] {
+			return nil
+		}
+		w := 1
+		if i.WeightedCapacity != "" {
+			n, err := strconv.Atoi(i.WeightedCapacity)
+			if err != nil {
+				return nil
+			}
+			w = n
+		}
+		capacity += w
+	}
+	if capacity != snap.Desired {
+		return nil
+	}
+	return snap
 }
 
 // refreshLocked runs with opMu held.
@@ -180,8 +250,9 @@ func (g *Group) Latest() *Snapshot {
 	return g.snap
 }
 
-// latestOrRefresh runs with opMu held.
+// latestOrRefresh runs with opMu held, first thing in every scaling call.
 func (g *Group) latestOrRefresh(ctx context.Context) (*Snapshot, error) {
+	g.opsSinceRefresh++
 	if s := g.Latest(); s != nil {
 		return s, nil
 	}

@@ -59,6 +59,13 @@ type SpotOptions struct {
 	// Observer is told about signals, launch failures and the fallback;
 	// nil = none.
 	Observer Observer
+	// PollInterval bounds how often Update's spot request poll runs; a
+	// spot request check (FreshVerdict) that covered every member counts
+	// as a poll. 0 = every Update.
+	PollInterval time.Duration
+	// CheckMaxAge is the oldest spot request answer FreshVerdict trusts;
+	// older, it checks the instance's spot request. 0 = always check.
+	CheckMaxAge time.Duration
 }
 
 // Spot watches a group's spot instances and capacity: interruption and
@@ -80,6 +87,10 @@ type Spot struct {
 	failures   *launchFailures
 	pollErrors onceLog
 	observer   Observer
+	// Spot request freshness (spot_check.go).
+	pollInterval time.Duration
+	checkMaxAge  time.Duration
+	checkErrors  onceLog
 
 	mu      sync.Mutex
 	signals map[string]*instanceSignals
@@ -88,6 +99,14 @@ type Spot struct {
 	market map[string]string
 	// learnedAt: the last unfiltered (market-learning) spot request poll.
 	learnedAt time.Time
+	// polledAt is when the last successful spot request answer covering
+	// every member that can be spot was asked for (a poll or a check).
+	polledAt time.Time
+	// checkedAt: per instance, when the last successful check of its spot
+	// request was asked for.
+	checkedAt map[string]time.Time
+	// check is the newest spot request check, running or done.
+	check *spotCheck
 	// azs are the group's availability zones (synchronous launches).
 	azs []string
 	// syncShort: the last synchronous launch fell short for lack of
@@ -115,6 +134,10 @@ func NewSpot(o SpotOptions) *Spot {
 		signals:   map[string]*instanceSignals{},
 		market:    map[string]string{},
 		observer:  orNop(o.Observer),
+		checkedAt: map[string]time.Time{},
+
+		pollInterval: o.PollInterval,
+		checkMaxAge:  o.CheckMaxAge,
 	}
 	if s.clients.AutoScaling == nil {
 		s.clients = o.Group.clients
@@ -190,12 +213,14 @@ func (s *Spot) ObservePolled(ctx context.Context, snap *Snapshot, p *SpotPoll) {
 		return
 	}
 	s.pruneSignals(snap)
-	if p == nil {
-		s.pollErrors.reset()
-	} else if err := s.applyPoll(snap, p); err != nil {
-		s.pollErrors.log(s.log, s.now(), "checking spot requests for interruption notices failed; relying on other signals until it works again", err)
-	} else {
-		s.pollErrors.reset()
+	// p is nil when no poll was needed or due; an earlier failure's log
+	// state then stands.
+	if p != nil {
+		if err := s.applyPoll(snap, p); err != nil {
+			s.pollErrors.log(s.log, s.now(), "checking spot requests for interruption notices failed; relying on other signals until it works again", err)
+		} else {
+			s.pollErrors.reset()
+		}
 	}
 	s.logPendingSignals(snap)
 

@@ -40,6 +40,7 @@ const learnEvery = 5 * time.Minute
 // described: it needs no member list, so both calls run at once.
 type SpotPoll struct {
 	learn bool
+	start time.Time
 	done  chan struct{}
 	reqs  []polledRequest
 	err   error
@@ -60,7 +61,9 @@ func (p *SpotPoll) Wait() {
 }
 
 // StartPoll starts this Update's DescribeSpotInstanceRequests, planned on
-// the latest snapshot; nil when no member can be spot. Pass it to
+// the latest snapshot; nil when no member can be spot, or when the last
+// answer covering every member is younger than PollInterval (ConnectInfo
+// and Heartbeat check a stale answer themselves, FreshVerdict). Pass it to
 // ObservePolled with the snapshot of the same Update.
 func (s *Spot) StartPoll(ctx context.Context) *SpotPoll {
 	if s == nil {
@@ -71,15 +74,26 @@ func (s *Spot) StartPoll(ctx context.Context) *SpotPoll {
 
 func (s *Spot) startPoll(ctx context.Context, prev *Snapshot) *SpotPoll {
 	need, learn := s.pollPlan(prev)
-	if !need {
+	if !need || (!learn && !s.pollDue()) {
 		return nil
 	}
-	p := &SpotPoll{learn: learn, done: make(chan struct{})}
+	p := &SpotPoll{learn: learn, start: s.now(), done: make(chan struct{})}
 	go func() {
 		defer close(p.done)
-		p.reqs, p.err = s.describeSpotRequests(ctx, learn)
+		var filters []types.Filter
+		if !learn {
+			filters = []types.Filter{{Name: aws.String("status-code"), Values: interruptionCodes}}
+		}
+		p.reqs, p.err = s.describeSpotRequests(ctx, filters)
 	}()
 	return p
+}
+
+// pollDue: the last answer covering every member is PollInterval old.
+func (s *Spot) pollDue() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.polledAt.IsZero() || s.now().Sub(s.polledAt) >= s.pollInterval
 }
 
 // pollPlan: need is false when every member that can be handed out is known
@@ -132,14 +146,12 @@ func (s *Spot) pollPlan(prev *Snapshot) (need, learn bool) {
 	return true, false
 }
 
-// describeSpotRequests is the one paginated DescribeSpotInstanceRequests of
-// an Update: filtered on the interruption status codes (an answer of the
-// notices only, at any group size), or unfiltered to learn markets.
-func (s *Spot) describeSpotRequests(ctx context.Context, learn bool) ([]polledRequest, error) {
-	in := &ec2.DescribeSpotInstanceRequestsInput{MaxResults: aws.Int32(1000)}
-	if !learn {
-		in.Filters = []types.Filter{{Name: aws.String("status-code"), Values: interruptionCodes}}
-	}
+// describeSpotRequests is one paginated DescribeSpotInstanceRequests: an
+// Update's, filtered on the interruption status codes (an answer of the
+// notices only, at any group size) or unfiltered to learn markets, or a
+// check's, filtered on instance ids.
+func (s *Spot) describeSpotRequests(ctx context.Context, filters []types.Filter) ([]polledRequest, error) {
+	in := &ec2.DescribeSpotInstanceRequestsInput{MaxResults: aws.Int32(1000), Filters: filters}
 	var out []polledRequest
 	p := ec2.NewDescribeSpotInstanceRequestsPaginator(s.clients.EC2, in)
 	for p.HasMorePages() {
@@ -167,6 +179,9 @@ func (s *Spot) applyPoll(snap *Snapshot, p *SpotPoll) error {
 	if p.err != nil {
 		return p.err
 	}
+	// Both kinds cover every member: once applied, the verdicts are fresh
+	// as of the ask.
+	defer s.polledAsOf(p.start)
 	var found map[string]bool
 	if p.learn {
 		found = make(map[string]bool, len(p.reqs))
@@ -196,6 +211,15 @@ func (s *Spot) applyPoll(snap *Snapshot, p *SpotPoll) error {
 		}
 	}
 	return nil
+}
+
+// polledAsOf records an answer covering every member, asked for at start.
+func (s *Spot) polledAsOf(start time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if start.After(s.polledAt) {
+		s.polledAt = start
+	}
 }
 
 const (

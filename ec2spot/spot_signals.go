@@ -135,6 +135,20 @@ func (s *Spot) Verdict(id string) Verdict {
 	return Verdict{}
 }
 
+// ReportsDeleting reports whether a member of snap still in service is
+// reported deleting because AWS announced it takes it.
+func (s *Spot) ReportsDeleting(snap *Snapshot) bool {
+	if s == nil {
+		return false
+	}
+	for _, inst := range snap.Instances {
+		if inst.Phase == PhaseInService && s.Verdict(inst.ID).Deleting {
+			return true
+		}
+	}
+	return false
+}
+
 // pruneSignals forgets instances that left the group a while ago.
 func (s *Spot) pruneSignals(snap *Snapshot) {
 	s.mu.Lock()
@@ -157,6 +171,11 @@ func (s *Spot) pruneSignals(snap *Snapshot) {
 	for id := range s.market {
 		if _, ok := snap.Instance(id); !ok {
 			delete(s.market, id)
+		}
+	}
+	for id := range s.checkedAt {
+		if _, ok := snap.Instance(id); !ok {
+			delete(s.checkedAt, id)
 		}
 	}
 }

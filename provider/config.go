@@ -32,6 +32,8 @@ type Config struct {
 	OnDemandFallback     *OnDemandFallback `json:"on_demand_fallback"`
 	Fleet                *Fleet            `json:"fleet"`
 	LaunchMode           string            `json:"launch_mode"`
+	PollInterval         Duration          `json:"poll_interval"`
+	SpotCheckMaxAge      Duration          `json:"spot_check_max_age"`
 
 	// API budgets (config_ratelimits.go).
 	APIRateLimits *APIRateLimits `json:"api_rate_limits"`
@@ -77,6 +79,8 @@ var configFields = []field{
 	{"on_demand_fallback", nil}, // tables: decoded key by key, see decodeTable
 	{"fleet", nil},
 	{"launch_mode", func(c *Config, r json.RawMessage) error { return decodeValue(r, &c.LaunchMode) }},
+	{"poll_interval", func(c *Config, r json.RawMessage) error { return decodeValue(r, &c.PollInterval) }},
+	{"spot_check_max_age", func(c *Config, r json.RawMessage) error { return decodeValue(r, &c.SpotCheckMaxAge) }},
 	{"api_rate_limits", nil},
 	{"api_rate_bursts", nil},
 	{"metrics_listen", func(c *Config, r json.RawMessage) error { return decodeValue(r, &c.MetricsListen) }},

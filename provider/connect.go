@@ -39,14 +39,18 @@ func (g *InstanceGroup) ConnectInfo(ctx context.Context, id string) (provider.Co
 		return provider.ConnectInfo{}, err
 	}
 	info := provider.ConnectInfo{ConnectorConfig: g.settings.ConnectorConfig, ID: id}
-	if v := g.spotFeatures().Verdict(id); v.Deleting {
-		return provider.ConnectInfo{}, fmt.Errorf("connect info for %s: AWS is taking the instance: %s", id, v.Reason)
+	spot := g.spotFeatures()
+	if v := spot.Verdict(id); v.Deleting {
+		return provider.ConnectInfo{}, doomedError(id, v)
 	}
 
 	d, err := group.Details(ctx, id)
 	if err != nil {
 		return provider.ConnectInfo{}, fmt.Errorf("connect info for %s: %w", id, err)
 	}
+	// The market is known now (on-demand needs no check): check a stale
+	// spot status beside the credentials, confirmed before answering.
+	spot.Prefetch(ctx, id)
 	fillConnectorDefaults(&info.ConnectorConfig, d)
 	info.InternalAddr = d.PrivateIP
 	info.ExternalAddr = d.PublicIP
@@ -77,7 +81,16 @@ func (g *InstanceGroup) ConnectInfo(ctx context.Context, id string) (provider.Co
 		info.Expires = &expires
 		log.Debug("pushed the SSH key with EC2 Instance Connect", "username", info.Username, "expires", expires.UTC().Format(time.RFC3339))
 	}
+	// Without an interruption queue, a notice may have come since the last
+	// Update's poll: never hand out on an answer older than spot_check_max_age.
+	if v := spot.FreshVerdict(ctx, id); v.Deleting {
+		return provider.ConnectInfo{}, doomedError(id, v)
+	}
 	return info, nil
+}
+
+func doomedError(id string, v ec2spot.Verdict) error {
+	return fmt.Errorf("connect info for %s: AWS is taking the instance: %s", id, v.Reason)
 }
 
 // fillConnectorDefaults completes what connector_config left empty.
@@ -132,14 +145,17 @@ func goArch(ec2Arch string) string {
 // Heartbeat reports ErrInstanceUnhealthy when AWS announced it takes the
 // instance (spot interruption, EC2 stop or termination, Auto Scaling
 // termination) or recommends rebalancing it (rebalance = "drain"), or when
-// the latest snapshot shows it unhealthy, leaving, or gone. It makes no API
-// call.
-func (g *InstanceGroup) Heartbeat(_ context.Context, id string) error {
+// the latest snapshot shows it unhealthy, leaving, or gone. Its only API
+// call is the spot request check of an instance that can be spot when the
+// last answer is older than spot_check_max_age (shared by concurrent
+// callers).
+func (g *InstanceGroup) Heartbeat(ctx context.Context, id string) error {
 	group, _, err := g.ready()
 	if err != nil {
 		return err
 	}
-	if err := spotUnhealthy(g.spotFeatures(), id); err != nil {
+	spot := g.spotFeatures()
+	if err := spotUnhealthy(spot, id); err != nil {
 		return err
 	}
 	snap := group.Latest()
@@ -159,8 +175,7 @@ func (g *InstanceGroup) Heartbeat(_ context.Context, id string) error {
 		return fmt.Errorf("%w: %s is %s", provider.ErrInstanceUnhealthy, id, inst.LifecycleState)
 	case ec2spot.PhaseLaunching, ec2spot.PhaseInService, ec2spot.PhaseQuarantined,
 		ec2spot.PhaseReplacingRootVolume, ec2spot.PhaseUnknown:
-		return nil
-	default:
-		return nil
 	}
+	spot.FreshVerdict(ctx, id)
+	return spotUnhealthy(spot, id)
 }

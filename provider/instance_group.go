@@ -86,10 +86,11 @@ func (g *InstanceGroup) Init(ctx context.Context, log hclog.Logger, settings pro
 		}
 	}
 	opts := ec2spot.GroupOptions{
-		Name:    cfg.Name,
-		Region:  g.region,
-		Clients: ec2spot.NewClients(awsCfg),
-		Key:     key,
+		Name:         cfg.Name,
+		Region:       g.region,
+		Clients:      ec2spot.NewClients(awsCfg),
+		Key:          key,
+		SettledReuse: cfg.PollInterval.Duration,
 	}
 	if g.groupOptions != nil {
 		g.groupOptions(&opts)

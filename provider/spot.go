@@ -70,7 +70,8 @@ func spotHold(spot *ec2spot.Spot, log hclog.Logger, n int) bool {
 
 // spotSummary describes the spot handling in force, for the Init log.
 func spotSummary(c Config) []any {
-	kv := []any{"interruption_polling", "spot requests, every update", "rebalance", c.Rebalance, "launch_mode", c.LaunchMode}
+	kv := []any{"interruption_polling", "spot requests, at most every " + c.PollInterval.String(),
+		"spot_check_max_age", c.SpotCheckMaxAge.String(), "rebalance", c.Rebalance, "launch_mode", c.LaunchMode}
 	if c.InterruptionQueueURL != "" {
 		kv = append(kv, "interruption_queue_url", c.InterruptionQueueURL)
 	}

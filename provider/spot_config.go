@@ -38,6 +38,14 @@ const (
 	LaunchModeAsynchronous        = "asynchronous"
 	LaunchModeSynchronous         = "synchronous"
 	DefaultLaunchMode             = LaunchModeAsynchronous
+	// DefaultPollInterval bounds the spot request poll, and the describes
+	// while nothing in the group is in motion, whatever fleeting's pace
+	// (every 2 s while it expects changes).
+	DefaultPollInterval = 10 * time.Second
+	// DefaultSpotCheckMaxAge: ConnectInfo and Heartbeat check the
+	// instance's spot request when the last answer is older, so a doomed
+	// instance is refused within 5 s of its notice, queue or not.
+	DefaultSpotCheckMaxAge = 3 * time.Second
 )
 
 // tableField decodes one key of a nested table.
@@ -102,6 +110,12 @@ func (c *Config) applySpotDefaults() {
 	}
 	if c.LaunchMode == "" {
 		c.LaunchMode = DefaultLaunchMode
+	}
+	if c.PollInterval.Duration == 0 {
+		c.PollInterval.Duration = DefaultPollInterval
+	}
+	if c.SpotCheckMaxAge.Duration == 0 {
+		c.SpotCheckMaxAge.Duration = DefaultSpotCheckMaxAge
 	}
 	if f := c.OnDemandFallback; f != nil {
 		if f.After.Duration == 0 {
@@ -180,10 +194,16 @@ func (c *Config) validateSpot() []error {
 			}
 		}
 	}
+	if d := c.PollInterval.Duration; d < 100*time.Millisecond || d > 10*time.Minute {
+		invalid("poll_interval", "%s (want between 100ms and 10m)", d)
+	}
 	switch c.Rebalance {
 	case string(ec2spot.RebalanceDrain), string(ec2spot.RebalanceIgnore):
 	default:
 		invalid("rebalance", "%q (want drain or ignore)", c.Rebalance)
+	}
+	if d := c.SpotCheckMaxAge.Duration; d < 100*time.Millisecond || d > time.Minute {
+		invalid("spot_check_max_age", "%s (want between 100ms and 1m; AWS gives two minutes' notice)", d)
 	}
 	return errs
 }
@@ -191,8 +211,10 @@ func (c *Config) validateSpot() []error {
 // spotOptions maps the spot keys onto ec2spot.
 func (c *Config) spotOptions() ec2spot.SpotOptions {
 	o := ec2spot.SpotOptions{
-		QueueURL:  c.InterruptionQueueURL,
-		Rebalance: ec2spot.RebalancePolicy(c.Rebalance),
+		QueueURL:     c.InterruptionQueueURL,
+		Rebalance:    ec2spot.RebalancePolicy(c.Rebalance),
+		PollInterval: c.PollInterval.Duration,
+		CheckMaxAge:  c.SpotCheckMaxAge.Duration,
 	}
 	if f := c.OnDemandFallback; f != nil {
 		o.Fallback = &ec2spot.FallbackOptions{After: f.After.Duration, Hold: f.Hold.Duration}

@@ -11,7 +11,11 @@ import (
 )
 
 // Update reports every member of the group from one DescribeAutoScalingGroups
-// (and, beside it, one spot request poll).
+// (and, beside it, a spot request poll when one is due: at most every
+// poll_interval). While a spot instance under notice is still in service
+// and nothing else in the group moves, it answers from a snapshot up to
+// poll_interval old without a call: the instance is reported deleting, so
+// fleeting polls every 2 s, for up to AWS's two minutes.
 // On failure it returns the error and reports nothing: fleeting then keeps
 // its view instead of timing instances out.
 func (g *InstanceGroup) Update(ctx context.Context, fn func(id string, state provider.State)) error {
@@ -23,7 +27,7 @@ func (g *InstanceGroup) Update(ctx context.Context, fn func(id string, state pro
 	// The spot poll needs no member list: run it beside the describe, so an
 	// Update costs one round trip.
 	poll := spot.StartPoll(ctx)
-	snap, drift, err := group.Refresh(ctx)
+	snap, drift, _, err := group.RefreshUnlessSettled(ctx, spot.ReportsDeleting)
 	if err != nil {
 		poll.Wait()
 		return err

@@ -254,6 +254,17 @@ func pluginConfig(sc Scenario) map[string]any {
 		}
 		conf["on_demand_fallback"] = map[string]any{"after": real(f.After), "hold": real(f.Hold)}
 	}
+	// The plugin's freshness rules run on the real clock: scale them with
+	// the simulated one, as the fallback's, so the spot poll and the
+	// checks of ConnectInfo and Heartbeat keep their simulated cadence.
+	for key, d := range map[string]time.Duration{
+		"poll_interval":      ec2spotprovider.DefaultPollInterval,
+		"spot_check_max_age": ec2spotprovider.DefaultSpotCheckMaxAge,
+	} {
+		if _, set := conf[key]; !set {
+			conf[key] = max(time.Duration(float64(d)/max(sc.Speed, 1)), 100*time.Millisecond).Round(time.Millisecond).String()
+		}
+	}
 	// The plugin paces its calls in real time; at a faster clock the runner
 	// makes proportionally more calls per real second, so its budgets scale
 	// with the clock as the simulator's throttles do (capped at the

@@ -1,0 +1,218 @@
+package ec2spot
+
+import (
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/awssim"
+)
+
+// fakeClock is a settable clock for the freshness rules.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{t: time.Now()} }
+
+func (c *fakeClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// checkedSpotGroup is an all-spot group with n instances in service, its
+// markets learnt, polled at most every 10 s and checked when the answer is
+// 3 s old, on a fake clock.
+func checkedSpotGroup(t *testing.T, s *awssim.Sim, n int, spec awssim.GroupSpec) (*Group, *Spot, *fakeClock, []string) {
+	t.Helper()
+	clk := newFakeClock()
+	g, sp, _ := spotGroup(t, s, spec, SpotOptions{Now: clk.now, PollInterval: 10 * time.Second, CheckMaxAge: 3 * time.Second})
+	if _, err := g.Increase(testCtx(t), n); err != nil {
+		t.Fatal(err)
+	}
+	ids := inService(t, g, n)
+	observe(t, g, sp) // learns the markets
+	s.ResetCalls()
+	return g, sp, clk, ids
+}
+
+func spotCalls(s *awssim.Sim) int { return s.CallCount("ec2", "DescribeSpotInstanceRequests") }
+
+// Without any Update, a notice visible in the API is seen by the first
+// FreshVerdict once the last answer is CheckMaxAge old: one call filtered
+// on instance ids, which also freshens the other members and stands in
+// for the next Update's poll.
+func TestFreshVerdictSeesANoticeWithoutAnUpdate(t *testing.T) {
+	s := fastSim(t, awssim.Options{NoticePeriod: time.Hour}) // AWS takes it long after the test
+	rec := &recordingEC2{}
+	g, sp, clk, ids := checkedSpotGroup(t, s, 3, awssim.GroupSpec{})
+	rec.EC2API, sp.clients.EC2 = sp.clients.EC2, rec
+	victim := ids[0]
+	if err := s.Interrupt(victim, "terminate"); err != nil {
+		t.Fatal(err)
+	}
+
+	clk.advance(3 * time.Second)
+	if v := sp.FreshVerdict(testCtx(t), victim); v.Deleting || spotCalls(s) != 0 {
+		t.Fatalf("at the max age: verdict %+v after %d calls; want the last answer trusted, no call", v, spotCalls(s))
+	}
+	clk.advance(time.Millisecond)
+	if v := sp.FreshVerdict(testCtx(t), victim); !v.Deleting || !v.Unhealthy || !strings.Contains(v.Reason, "marked-for-termination") {
+		t.Fatalf("past the max age: verdict %+v, want deleting from marked-for-termination", v)
+	}
+	for _, id := range ids[1:] {
+		if v := sp.FreshVerdict(testCtx(t), id); v.Unhealthy {
+			t.Errorf("uninterrupted %s: verdict %+v", id, v)
+		}
+	}
+	observe(t, g, sp) // an Update right after: its poll is not due
+	if n := spotCalls(s); n != 1 {
+		t.Errorf("%d DescribeSpotInstanceRequests calls, want 1 (one check for every member, standing in for the Update's poll)", n)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.polls) != 1 || len(rec.polls[0]) != 1 || !strings.HasPrefix(rec.polls[0][0], "instance-id="+victim+",") ||
+		strings.Count(rec.polls[0][0], "i-") != 3 {
+		t.Errorf("check filters %v, want one instance-id filter naming %s first and the 3 members", rec.polls, victim)
+	}
+}
+
+// Concurrent ConnectInfo and Heartbeat callers share one check.
+func TestConcurrentFreshVerdictsShareOneCall(t *testing.T) {
+	s := fastSim(t, awssim.Options{NoticePeriod: time.Hour}) // AWS takes it long after the test
+	_, sp, clk, ids := checkedSpotGroup(t, s, 4, awssim.GroupSpec{})
+	if err := s.Interrupt(ids[2], "terminate"); err != nil {
+		t.Fatal(err)
+	}
+	clk.advance(4 * time.Second)
+	var wg sync.WaitGroup
+	verdicts := make([]Verdict, 4*len(ids))
+	for n := range verdicts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			verdicts[n] = sp.FreshVerdict(testCtx(t), ids[n%len(ids)])
+		}()
+	}
+	wg.Wait()
+	if n := spotCalls(s); n != 1 {
+		t.Errorf("%d concurrent callers made %d DescribeSpotInstanceRequests calls, want 1", len(verdicts), n)
+	}
+	for n, v := range verdicts {
+		if want := ids[n%len(ids)] == ids[2]; v.Deleting != want {
+			t.Errorf("caller %d (%s): verdict %+v, deleting want %v", n, ids[n%len(ids)], v, want)
+		}
+	}
+}
+
+// On-demand members cost no check; a member of unknown market is checked
+// once and then known.
+func TestFreshVerdictSkipsOnDemand(t *testing.T) {
+	s := fastSim(t, awssim.Options{})
+	_, sp, clk, ids := checkedSpotGroup(t, s, 2, awssim.GroupSpec{OnDemandPercentageAboveBase: 100})
+	clk.advance(time.Minute)
+	for _, id := range ids {
+		sp.FreshVerdict(testCtx(t), id)
+	}
+	if n := spotCalls(s); n != 0 {
+		t.Errorf("on-demand members cost %d calls, want 0", n)
+	}
+	sp.mu.Lock()
+	delete(sp.market, ids[0])
+	sp.mu.Unlock()
+	sp.FreshVerdict(testCtx(t), ids[0])
+	clk.advance(time.Minute)
+	sp.FreshVerdict(testCtx(t), ids[0])
+	if n := spotCalls(s); n != 1 {
+		t.Errorf("unknown market: %d calls, want 1 (the check learns it is on-demand)", n)
+	}
+}
+
+// Updates within PollInterval of the last poll make no spot request
+// call; the next poll is due PollInterval after the last: 1 poll per 5
+// Updates of fleeting's 2 s loop, where every Update polled before.
+func TestSpotPollRunsAtItsOwnCadence(t *testing.T) {
+	s := fastSim(t, awssim.Options{})
+	g, sp, clk, _ := checkedSpotGroup(t, s, 2, awssim.GroupSpec{}) // polled at t0
+	var got []int
+	for range 11 { // t0 … t0+20s, fleeting's 2 s loop
+		observe(t, g, sp)
+		got = append(got, spotCalls(s))
+		clk.advance(2 * time.Second)
+	}
+	want := []int{0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 2}
+	if !slices.Equal(got, want) {
+		t.Errorf("spot polls after each Update = %v, want %v", got, want)
+	}
+}
+
+// A settled group (all in service, nothing asked of it) is described at
+// most every SettledReuse while the caller's condition holds; any scaling
+// call, pending launch or the plugin's own termination makes the next
+// refresh describe.
+func TestRefreshUnlessSettled(t *testing.T) {
+	s := fastSim(t, awssim.Options{})
+	clk := newFakeClock()
+	g := newTestGroup(t, s, awssim.GroupSpec{MaxSize: 4, Desired: 2}, func(o *GroupOptions) {
+		o.Now, o.SettledReuse = clk.now, 10*time.Second
+	})
+	ids := inService(t, g, 2)
+	describes := func() int { return s.CallCount("autoscaling", "DescribeAutoScalingGroups") }
+	reuse := true // the caller's condition (a spot instance under notice, reported deleting)
+	refresh := func() bool {
+		t.Helper()
+		_, _, reused, err := g.RefreshUnlessSettled(testCtx(t), func(*Snapshot) bool { return reuse })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return reused
+	}
+
+	s.ResetCalls()
+	for range 4 {
+		clk.advance(2 * time.Second)
+		if !refresh() {
+			t.Fatal("settled group described again within SettledReuse")
+		}
+	}
+	clk.advance(2 * time.Second)
+	if refresh() || describes() != 1 {
+		t.Fatalf("at SettledReuse: reused or %d describes, want one describe", describes())
+	}
+
+	s.SetSpeed(0.001) // AWS's clock stands still: the launch stays pending
+	if _, err := g.Increase(testCtx(t), 1); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 { // launching: every refresh describes
+		if refresh() {
+			t.Fatal("reused a snapshot while an instance launches")
+		}
+	}
+	s.SetSpeed(100)
+	inService(t, g, 3)
+	if !refresh() {
+		t.Error("settled again after the launch, yet described")
+	}
+	if _, err := g.Decrease(testCtx(t), ids[:1]); err != nil {
+		t.Fatal(err)
+	}
+	if refresh() {
+		t.Error("reused a snapshot after a Decrease")
+	}
+	inService(t, g, 2)
+	reuse = false
+	if refresh() {
+		t.Error("reused a snapshot although the caller's condition does not hold")
+	}
+}
