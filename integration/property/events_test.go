@@ -22,6 +22,8 @@ import (
 //     until terminated): whoever started the termination, the plugin must
 //     end the retained instance (it reports it deleting, so fleeting never
 //     asks again). Desired capacity: as for the termination that was held.
+//     A held termination may also be continued (a drain finished): it
+//     then terminates as if never held.
 //   - external scale-in: desired lowered by one outside the plugin. The
 //     instances are protected from scale-in, so nothing terminates; the
 //     plugin adopts the value, and the runner's expected desired capacity
@@ -62,6 +64,10 @@ func (w *world) event(kind string) bool {
 	case "hook-abandon":
 		if i, found := w.pick(func(i awssim.Instance) bool { return i.Lifecycle == "Terminating:Wait" }); found {
 			ok = w.sim.CompleteLifecycleAction(i.ID, "ABANDON") == nil && w.eventNote(kind, i.ID)
+		}
+	case "hook-continue":
+		if i, found := w.pick(func(i awssim.Instance) bool { return i.Lifecycle == "Terminating:Wait" }); found {
+			ok = w.sim.CompleteLifecycleAction(i.ID, "CONTINUE") == nil && w.eventNote(kind, i.ID)
 		}
 	case "hook-off":
 		if w.hooked {

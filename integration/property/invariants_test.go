@@ -1,6 +1,7 @@
 package property_test
 
 import (
+	"sort"
 	"strings"
 	"time"
 
@@ -48,7 +49,8 @@ func (w *world) checkSettled() {
 		}
 	}
 	for id := range w.runner.removed {
-		if i, ok := w.sim.Instance(id); ok && bills(i) {
+		// A retained one is already reported above.
+		if i, ok := w.sim.Instance(id); ok && bills(i) && i.Lifecycle != "Terminating:Retained" {
 			w.violate("removed-still-billing", "the runner removed %s, still EC2 %s / %s", id, i.State, i.Lifecycle)
 		}
 	}
@@ -58,7 +60,13 @@ func (w *world) checkSettled() {
 		}
 	}
 	if g, _ := w.sim.Group(groupName); g.Desired != w.runner.expectedDesired {
-		w.violate("desired-drift", "desired capacity %d, the runner asked for minus removed (adjusted for external changes) %d", g.Desired, w.runner.expectedDesired)
+		var why []string
+		for s := range w.suspects {
+			why = append(why, s)
+		}
+		sort.Strings(why)
+		w.violate("desired-drift", "desired capacity %d, the runner asked for minus removed (adjusted for external changes) %d; suspects: %s",
+			g.Desired, w.runner.expectedDesired, strings.Join(why, "; "))
 	}
 }
 
@@ -102,4 +110,3 @@ func (w *world) stillRunningNoticed() (string, bool) {
 	}
 	return "", false
 }
-

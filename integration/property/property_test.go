@@ -7,8 +7,8 @@ package property_test
 
 import (
 	"flag"
-	"math/rand/v2"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"sort"
 	"strconv"
@@ -130,6 +130,9 @@ func TestProperty(t *testing.T) {
 			ops := plan(rand.New(rand.NewPCG(s, 0x12)), steps)
 			w.run(ops)
 			all.merge(w, st, steps)
+			if os.Getenv("PROPERTY_LOG") == "1" {
+				t.Logf("trace:\n%s\nplugin log:\n%s", strings.Join(w.trace, "\n"), w.logs.String())
+			}
 			if len(w.violations) > 0 && shrinkWanted() {
 				t.Log(shrinkReport(t, s, ops, w.violations))
 			}
@@ -171,22 +174,26 @@ var opWeights = []struct {
 	weight int
 }{
 	{"update", 24}, {"increase", 14}, {"decrease", 12}, {"connect", 8},
-	{"restart-graceful", 2}, {"restart-crash", 2}, {"advance", 6}, {"idle", 4}, {"probe", 2},
+	{"restart-graceful", 2}, {"restart-crash", 2}, {"advance", 6}, {"idle", 2}, {"wait-update", 4}, {"probe", 2},
 	{"event:spot-reclaim", 5}, {"event:health-replacement", 3}, {"event:hook-on", 3}, {"event:hook-abandon", 4},
-	{"event:hook-off", 1}, {"event:external-scale-in", 2}, {"event:terminate-by-hand", 3},
+	{"event:hook-off", 1}, {"event:hook-continue", 1}, {"event:external-scale-in", 2}, {"event:terminate-by-hand", 3},
 	{"event:spot-outage", 2}, {"event:spot-recovery", 2},
 }
 
-// plan draws a run's steps from its seed. The 5 s bound costs real time to
-// probe, so it is probed on purpose (twice an event after the first spot
-// reclaim) rather than left to chance.
+// plan draws a run's steps from its seed. Two things cost real time, so
+// they are set up on purpose rather than left to chance: the 5 s bound is
+// probed two steps after the first spot reclaim, and a spot outage (one
+// a third into the run if none came by then)
+// is followed by room for a request (two removals, terminations end), the request and a
+// few seconds of the runner's 2 s loop (fallback after = 1 s), so the
+// fallback switches under lost replies.
 func plan(rng *rand.Rand, steps int) []op {
 	total := 0
 	for _, w := range opWeights {
 		total += w.weight
 	}
 	var ops []op
-	probeAt := -1
+	probeAt, outageAt := -1, -1
 	for i := 0; i < steps; i++ {
 		r := rng.IntN(total)
 		o := op{sub: rng.Uint64()}
@@ -205,8 +212,25 @@ func plan(rng *rand.Rand, steps int) []op {
 		if o.kind == "event:spot-reclaim" && probeAt < 0 {
 			probeAt = i + 2
 		}
-		if i == probeAt {
+		if i == steps/3 && outageAt < 0 {
+			o.kind = "event:spot-outage" // every run sees one
+		}
+		if o.kind == "event:spot-outage" && outageAt < 0 {
+			outageAt = i
+		}
+		switch {
+		case i == probeAt:
 			o.kind = "probe"
+		case outageAt >= 0 && i == outageAt+1:
+			o.kind = "decrease-two" // room for the request
+		case outageAt >= 0 && i == outageAt+2:
+			o.kind = "advance-long" // held terminations continue, terminations end
+		case outageAt >= 0 && i == outageAt+3:
+			o.kind = "update"
+		case outageAt >= 0 && i == outageAt+4:
+			o.kind = "increase"
+		case outageAt >= 0 && i > outageAt+4 && i <= outageAt+8:
+			o.kind = "wait-update"
 		}
 		ops = append(ops, o)
 	}
@@ -222,11 +246,17 @@ func (w *world) run(ops []op) {
 		for _, a := range o.faults {
 			faults[a] = w.sim.InjectFault(awssim.Fault{Service: "autoscaling", Action: a, DropResponse: true, Count: 1})
 		}
+		if w.outage {
+			w.setSpot(false) // terminations give slots back; an outage has none
+		}
 		w.exec(o.kind)
 		for _, a := range o.faults {
 			if !w.sim.RemoveFault(faults[a]) {
 				w.stats.lost[a]++
 				w.note("LOST REPLY %s", a)
+				if a == "LaunchInstances" {
+					w.suspects[fmt.Sprintf("path 1: LaunchInstances reply lost at step %d", n)] = true
+				}
 			}
 		}
 	}
@@ -246,7 +276,10 @@ func (w *world) exec(kind string) {
 			w.increase(1 + w.rng.IntN(min(room, 3)))
 		}
 	case "decrease":
-		w.decrease(w.pickRemovals())
+		w.decrease(w.pickRemovals(3))
+	case "decrease-two":
+		ids := w.pickRemovals(1)
+		w.decrease(ids[:min(2, len(ids))])
 	case "connect":
 		if id, ok := w.pickReported(provider.StateRunning); ok {
 			w.connect(id)
@@ -257,12 +290,22 @@ func (w *world) exec(kind string) {
 		d := time.Duration(5+w.rng.IntN(60)) * time.Second
 		w.sim.Advance(d)
 		w.note("time passes: %s simulated", d)
+	case "advance-long":
+		for tries := 0; tries < 8 && w.event("hook-continue"); tries++ {
+		}
+		w.sim.Advance(11 * time.Minute)
+		w.note("time passes: 11m simulated")
 	case "idle":
 		// The runner's loop waits (2 s while anything is in flight): real
 		// time for the plugin's own timers (fallback after/hold).
 		d := time.Duration(200+w.rng.IntN(1000)) * time.Millisecond
 		time.Sleep(d)
 		w.note("runner idles %s", d)
+	case "wait-update":
+		d := time.Duration(300+w.rng.IntN(500)) * time.Millisecond
+		time.Sleep(d)
+		w.note("runner waits %s", d)
+		_ = w.update()
 	case "probe":
 		if id, ok := w.stillRunningNoticed(); ok {
 			w.probeNotice(id)
@@ -276,14 +319,14 @@ func (w *world) exec(kind string) {
 // showed creating or running, still members of the group (the runner only
 // removes instances it sees; one AWS already took out of the group would
 // show as deleted to it).
-func (w *world) pickRemovals() []string {
+func (w *world) pickRemovals(oneIn int) []string {
 	member := map[string]bool{}
 	for _, i := range w.members() {
 		member[i.ID] = true
 	}
 	var ids []string
 	for id, st := range w.runner.reported {
-		if (st == provider.StateRunning || st == provider.StateCreating) && !w.runner.removed[id] && !w.runner.removing[id] && member[id] && w.rng.IntN(3) == 0 {
+		if (st == provider.StateRunning || st == provider.StateCreating) && !w.runner.removed[id] && !w.runner.removing[id] && member[id] && w.rng.IntN(oneIn) == 0 {
 			ids = append(ids, id)
 		}
 	}
