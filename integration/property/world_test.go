@@ -88,7 +88,7 @@ func newWorld(t testing.TB, seed uint64, st *stats) *world {
 	w := &world{
 		t: t, seed: seed, rng: rand.New(rand.NewPCG(seed, 0x13)), logs: &simtest.LogBuffer{}, stats: st,
 		notices: map[string]time.Time{}, suspects: map[string]bool{},
-		runner:  runnerModel{reported: map[string]provider.State{}, removing: map[string]bool{}, removed: map[string]bool{}},
+		runner: runnerModel{reported: map[string]provider.State{}, removing: map[string]bool{}, removed: map[string]bool{}},
 	}
 	// Time compression: boot in 20 ms of real time. The notice period and
 	// termination are stretched in simulated time so that they last long
