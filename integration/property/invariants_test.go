@@ -14,7 +14,7 @@ import (
 // moves the simulated clock past every notice period, termination, boot
 // and hook timeout, and gives the plugin's real-time timers (fallback hold
 // 1 s) a little real time.
-const settleRounds = 8
+const settleRounds = 6
 
 // settle stops the faults and events, then lets updates pass the way the
 // runner's loop would: Decrease what it still removes, then Update.
@@ -26,7 +26,7 @@ func (w *world) settle() {
 		w.sim.Advance(25 * time.Minute)
 		w.decrease(nil)
 		_ = w.update()
-		time.Sleep(250 * time.Millisecond)
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 
@@ -87,7 +87,7 @@ func (w *world) checkPolicy() {
 func classPath(class string) string {
 	switch class {
 	case "desired-drift":
-		return "paths 1 (lost LaunchInstances reply) or 5 (Decrease of an instance AWS is taking)"
+		return "path 1, path 5 or the ambiguous Decrease: see its suspects"
 	case "increase-over":
 		return "path 1"
 	case "fallback-not-undone":

@@ -250,12 +250,18 @@ func (w *world) run(ops []op) {
 			w.setSpot(false) // terminations give slots back; an outage has none
 		}
 		w.exec(o.kind)
+		if g, _ := w.sim.Group(groupName); g.Desired != w.runner.expectedDesired {
+			w.note("   desired capacity %d, the runner expects %d", g.Desired, w.runner.expectedDesired)
+		}
 		for _, a := range o.faults {
 			if !w.sim.RemoveFault(faults[a]) {
 				w.stats.lost[a]++
 				w.note("LOST REPLY %s", a)
-				if a == "LaunchInstances" {
+				switch a {
+				case "LaunchInstances":
 					w.suspects[fmt.Sprintf("path 1: LaunchInstances reply lost at step %d", n)] = true
+				case "TerminateInstanceInAutoScalingGroup":
+					w.suspects[fmt.Sprintf("ambiguous Decrease (issue 12 extra item): TerminateInstanceInAutoScalingGroup reply lost at step %d", n)] = true
 				}
 			}
 		}
@@ -302,7 +308,7 @@ func (w *world) exec(kind string) {
 		time.Sleep(d)
 		w.note("runner idles %s", d)
 	case "wait-update":
-		d := time.Duration(300+w.rng.IntN(500)) * time.Millisecond
+		d := time.Duration(250+w.rng.IntN(250)) * time.Millisecond
 		time.Sleep(d)
 		w.note("runner waits %s", d)
 		_ = w.update()
