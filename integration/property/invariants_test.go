@@ -104,7 +104,7 @@ func classPath(class string) string {
 // of the 5 s bound.
 func (w *world) stillRunningNoticed() (string, bool) {
 	for id := range w.notices {
-		if i, ok := w.sim.Instance(id); ok && i.State == "running" && !strings.HasPrefix(i.Lifecycle, "Terminat") {
+		if i, ok := w.sim.Instance(id); ok && bills(i) && !strings.HasPrefix(i.Lifecycle, "Terminat") {
 			return id, true
 		}
 	}

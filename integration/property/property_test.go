@@ -128,8 +128,14 @@ func TestProperty(t *testing.T) {
 			st := newStats()
 			w := newWorld(t, s, st)
 			ops := plan(rand.New(rand.NewPCG(s, 0x12)), steps)
+			if given := os.Getenv("PROPERTY_PLAN"); given != "" {
+				var err error
+				if ops, err = parsePlan(given, s); err != nil {
+					t.Fatal(err)
+				}
+			}
 			w.run(ops)
-			all.merge(w, st, steps)
+			all.merge(w, st, len(ops))
 			if os.Getenv("PROPERTY_LOG") == "1" {
 				t.Logf("trace:\n%s\nplugin log:\n%s", strings.Join(w.trace, "\n"), w.logs.String())
 			}
@@ -166,6 +172,51 @@ func (o op) String() string {
 		return o.kind
 	}
 	return o.kind + " [lost: " + strings.Join(o.faults, ",") + "]"
+}
+
+// parsePlan reads an explicit plan (PROPERTY_PLAN): steps separated by
+// commas, each a kind optionally followed by the calls whose reply it
+// loses, e.g. "increase,update,decrease/TerminateInstanceInAutoScalingGroup,update".
+// A shrunk plan prints in this form.
+func parsePlan(s string, seed uint64) ([]op, error) {
+	known := map[string]bool{"decrease-two": true, "advance-long": true}
+	for _, w := range opWeights {
+		known[w.kind] = true
+	}
+	calls := map[string]bool{}
+	for _, c := range mutatingCalls {
+		calls[c] = true
+	}
+	rng := rand.New(rand.NewPCG(seed, 0x14))
+	var ops []op
+	for _, step := range strings.Split(s, ",") {
+		kind, lost, _ := strings.Cut(strings.TrimSpace(step), "/")
+		if !known[kind] {
+			return nil, fmt.Errorf("PROPERTY_PLAN: unknown step %q", kind)
+		}
+		o := op{kind: kind, sub: rng.Uint64()}
+		if lost != "" {
+			for _, c := range strings.Split(lost, "+") {
+				if !calls[c] {
+					return nil, fmt.Errorf("PROPERTY_PLAN: %q is not a mutating call (%s)", c, strings.Join(mutatingCalls, ", "))
+				}
+				o.faults = append(o.faults, c)
+			}
+		}
+		ops = append(ops, o)
+	}
+	return ops, nil
+}
+
+func planString(ops []op) string {
+	parts := make([]string, len(ops))
+	for i, o := range ops {
+		parts[i] = o.kind
+		if len(o.faults) > 0 {
+			parts[i] += "/" + strings.Join(o.faults, "+")
+		}
+	}
+	return strings.Join(parts, ",")
 }
 
 // opWeights: the runner's calls, AWS's events, and time passing.

@@ -31,6 +31,7 @@ func shrinkReport(t *testing.T, seed uint64, ops []op, violations []violation) s
 		for i, o := range min {
 			fmt.Fprintf(&b, "  %2d. %s\n", i+1, o)
 		}
+		fmt.Fprintf(&b, "  replay: PROPERTY_SEED=%d PROPERTY_RUNS=1 PROPERTY_PLAN='%s'\n", seed, planString(min))
 	}
 	return b.String()
 }
