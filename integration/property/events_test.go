@@ -25,9 +25,12 @@ import (
 //     A held termination may also be continued (a drain finished): it
 //     then terminates as if never held.
 //   - external scale-in: desired lowered by one outside the plugin. The
-//     instances are protected from scale-in, so nothing terminates; the
-//     plugin adopts the value, and the runner's expected desired capacity
-//     moves by the same amount.
+//     instances are protected from scale-in, so nothing terminates and the
+//     runner keeps every instance; the plugin adopts the value (a warning),
+//     and its next Increase builds on the instances it has (or the cut
+//     absorbs a replacement AWS would have launched). So the runner's
+//     count stands, and desired capacity may sit below it by at most the
+//     cuts, never above it.
 //   - terminated by hand (EC2 TerminateInstances): like a health
 //     replacement: gone without decrement, replaced.
 //   - spot outage: every spot pool empty until the outage ends; launches
@@ -76,7 +79,7 @@ func (w *world) event(kind string) bool {
 		}
 	case "external-scale-in":
 		if g, _ := w.sim.Group(groupName); g.Desired > 0 && w.sim.SetDesiredExternally(groupName, g.Desired-1) == nil {
-			w.runner.expectedDesired--
+			w.runner.externalCuts++
 			ok = w.eventNote(kind, "")
 		}
 	case "terminate-by-hand":

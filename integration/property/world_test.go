@@ -67,9 +67,11 @@ type world struct {
 
 // runnerModel is what fleeting's provisioner and taskscaler believe.
 type runnerModel struct {
-	// expectedDesired is what the runner asked for minus what it removed,
-	// adjusted for desired capacity set outside (see events_test.go).
+	// expectedDesired is what the runner asked for minus what it removed.
 	expectedDesired int
+	// externalCuts: how often desired capacity was lowered outside the
+	// plugin; desired may sit that far below expectedDesired (events_test.go).
+	externalCuts int
 	// reported is the last Update's snapshot.
 	reported map[string]provider.State
 	// removing: ids the runner wants gone and has not had confirmed;
