@@ -143,8 +143,8 @@ func TestProperty(t *testing.T) {
 				t.Log(shrinkReport(t, s, ops, w.violations))
 			}
 			if len(w.violations) > 0 {
-				t.Errorf("seed %d: %d violations; reproduce with PROPERTY_SEED=%d PROPERTY_RUNS=1 go test ./integration/property/ -run TestProperty -v\n%s\ntrace:\n%s",
-					s, len(w.violations), s, w.violationReport(), strings.Join(w.trace, "\n"))
+				t.Errorf("seed %d: %d violations; reproduce with PROPERTY_SEED=%d PROPERTY_RUNS=1 PROPERTY_STEPS=%d go test ./integration/property/ -run TestProperty -v (or -args -property.seed=%d -property.runs=1)%s\n%s\ntrace:\n%s",
+					s, len(w.violations), s, steps, s, planHint(), w.violationReport(), strings.Join(w.trace, "\n"))
 			}
 		})
 	}
@@ -206,6 +206,13 @@ func parsePlan(s string, seed uint64) ([]op, error) {
 		ops = append(ops, o)
 	}
 	return ops, nil
+}
+
+func planHint() string {
+	if p := os.Getenv("PROPERTY_PLAN"); p != "" {
+		return " with PROPERTY_PLAN='" + p + "'"
+	}
+	return ""
 }
 
 func planString(ops []op) string {
