@@ -12,7 +12,7 @@ LDFLAGS     := -s -w \
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEST_FLAGS  ?= -race -count=1 -timeout 20m
 
-.PHONY: all build test lint demo sim bench clean
+.PHONY: all build test lint demo sim bench clean property
 
 all: lint test build
 
@@ -62,6 +62,20 @@ sim:
 BENCH_FLAGS ?=
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 10m ./integration/bench/ -args $(BENCH_FLAGS)
+
+# The model-based test of issue 12 at length: PROPERTY_RUNS seeds from
+# PROPERTY_SEED (default: a random one, printed), PROPERTY_STEPS steps each;
+# PROPERTY_SHRINK=1 shrinks each failing run to a minimal step sequence.
+# `make test` runs 3 seeds of 40 steps.
+PROPERTY_RUNS  ?= 50
+PROPERTY_STEPS ?= 80
+ifeq ($(origin PROPERTY_SEED),undefined)
+PROPERTY_SEED  := $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
+endif
+property:
+	@echo "property: PROPERTY_SEED=$(PROPERTY_SEED) PROPERTY_RUNS=$(PROPERTY_RUNS) PROPERTY_STEPS=$(PROPERTY_STEPS)"
+	PROPERTY_SEED=$(PROPERTY_SEED) PROPERTY_RUNS=$(PROPERTY_RUNS) PROPERTY_STEPS=$(PROPERTY_STEPS) \
+		$(GO) test -count=1 -timeout 0 -v -run '^TestProperty$$' ./integration/property/
 
 clean:
 	rm -rf bin dist demo-out

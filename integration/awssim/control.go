@@ -358,6 +358,36 @@ var controlRoutes = []controlRoute{
 		}
 		return nil, s.SetHealth(b.InstanceID, b.Status)
 	}},
+	{"POST", "/_sim/termination-hook", func(s *Sim, hr *http.Request) (any, error) {
+		b, err := decode[struct {
+			Group string           `json:"group"`
+			Hook  *TerminationHook `json:"hook"`
+		}](hr)
+		if err != nil {
+			return nil, err
+		}
+		return nil, s.SetTerminationHook(b.Group, b.Hook)
+	}},
+	{"POST", "/_sim/lifecycle-action", func(s *Sim, hr *http.Request) (any, error) {
+		b, err := decode[struct {
+			InstanceID string `json:"instance_id"`
+			Result     string `json:"result"`
+		}](hr)
+		if err != nil {
+			return nil, err
+		}
+		return nil, s.CompleteLifecycleAction(b.InstanceID, b.Result)
+	}},
+	{"POST", "/_sim/desired", func(s *Sim, hr *http.Request) (any, error) {
+		b, err := decode[struct {
+			Group   string `json:"group"`
+			Desired int    `json:"desired"`
+		}](hr)
+		if err != nil {
+			return nil, err
+		}
+		return nil, s.SetDesiredExternally(b.Group, b.Desired)
+	}},
 	{"POST", "/_sim/faults", func(s *Sim, hr *http.Request) (any, error) {
 		f, err := decode[Fault](hr)
 		if err != nil {

@@ -173,13 +173,24 @@ func (s *Sim) publishStateChangeLocked(inst *Instance) {
 // a health-check replacement, as AWS does.
 func (s *Sim) terminateInstanceLocked(inst *Instance, reason string) {
 	now := s.clock.Now()
-	s.terminateLocked(inst, reason, fmt.Sprintf("At %s an instance was taken out of service in response to an EC2 health check indicating it has been terminated or stopped.", asgTime(now)))
+	// EC2 itself is stopping the instance: no lifecycle hook holds it.
+	s.terminateNowLocked(inst, reason, fmt.Sprintf("At %s an instance was taken out of service in response to an EC2 health check indicating it has been terminated or stopped.", asgTime(now)))
 }
 
-// terminateLocked terminates inst and, for a group member, records the
+// terminateLocked is the group (or AWS) deciding to terminate inst: a
+// termination lifecycle hook may hold it in Terminating:Wait first (see
+// autoscaling_hooks.go); otherwise it is terminateNowLocked.
+func (s *Sim) terminateLocked(inst *Instance, reason, cause string) *Activity {
+	if act, held := s.holdTerminationLocked(inst, reason, cause); held {
+		return act
+	}
+	return s.terminateNowLocked(inst, reason, cause)
+}
+
+// terminateNowLocked terminates inst and, for a group member, records the
 // terminate activity with the given cause. It returns that activity (the
 // existing one when the instance is already terminating).
-func (s *Sim) terminateLocked(inst *Instance, reason, cause string) *Activity {
+func (s *Sim) terminateNowLocked(inst *Instance, reason, cause string) *Activity {
 	if inst.State == "shutting-down" || inst.State == "terminated" {
 		return inst.termActivity
 	}
@@ -200,6 +211,11 @@ func (s *Sim) terminateLocked(inst *Instance, reason, cause string) *Activity {
 		inst.poolReturned = true // reclaimed capacity is not given back
 	}
 	if g := s.groups[inst.Group]; g != nil && g.members[inst.ID] != nil {
+		if a := inst.termActivity; a != nil && inst.Lifecycle == "Terminating:Wait" {
+			// The lifecycle action ended: the held termination goes on.
+			inst.Lifecycle, a.StatusCode = "Terminating:Proceed", "InProgress"
+			return a
+		}
 		inst.Lifecycle = "Terminating"
 		act := s.addActivityLocked(g, "Terminating EC2 instance: "+inst.ID, cause, inst)
 		act.StatusCode, act.Progress = "InProgress", 0
@@ -240,6 +256,10 @@ func (s *Sim) advanceInstancesLocked(now time.Time) {
 		}
 		if !inst.interruptAt.IsZero() && !now.Before(inst.interruptAt) && (inst.State == "running" || inst.State == "pending") {
 			s.interruptNowLocked(inst, now)
+			continue
+		}
+		if !inst.hookUntil.IsZero() && !now.Before(inst.hookUntil) {
+			s.lifecycleHookTimeoutLocked(inst)
 			continue
 		}
 		if inst.Lifecycle == "Pending" && inst.State == "running" && !now.Before(inst.inServiceAt) {

@@ -57,6 +57,10 @@ type Group struct {
 
 	// launchTokens makes LaunchInstances idempotent per ClientToken.
 	launchTokens map[string]any
+
+	// termHook is the group's termination lifecycle hook (nil = none);
+	// see autoscaling_hooks.go.
+	termHook *TerminationHook
 }
 
 // LaunchTemplateSpec names a launch template and version, as Auto Scaling
@@ -175,6 +179,10 @@ type Instance struct {
 	RebalanceRecommended bool
 	// azRebalanceFrom is the AZ an AZRebalance launch is meant to relieve.
 	azRebalanceFrom string
+
+	// hookUntil is when a termination held by a lifecycle hook
+	// (Terminating:Wait) times out; zero when not held.
+	hookUntil time.Time
 
 	launchActivity *Activity
 	termActivity   *Activity
