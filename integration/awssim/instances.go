@@ -183,7 +183,21 @@ func (s *Sim) terminateLocked(inst *Instance, reason, cause string) *Activity {
 	if inst.State == "shutting-down" || inst.State == "terminated" {
 		return inst.termActivity
 	}
+	s.shutDownLocked(inst, reason)
+	if g := s.groups[inst.Group]; g != nil && g.members[inst.ID] != nil {
+		inst.Lifecycle = "Terminating"
+		act := s.addActivityLocked(g, "Terminating EC2 instance: "+inst.ID, cause, inst)
+		act.StatusCode, act.Progress = "InProgress", 0
+		inst.termActivity = act
+	}
+	return inst.termActivity
+}
+
+// shutDownLocked starts the EC2 side of a termination: shutting-down, the
+// spot request closed; reason is the EC2 StateReason code.
+func (s *Sim) shutDownLocked(inst *Instance, reason string) {
 	now := s.clock.Now()
+	inst.hookDeadline = time.Time{}
 	inst.StateReason = reason
 	inst.terminateAt = now.Add(s.opts.TerminateDelay)
 	inst.interruptAt = time.Time{}
@@ -199,13 +213,6 @@ func (s *Sim) terminateLocked(inst *Instance, reason, cause string) *Activity {
 	if reason == "Server.SpotInstanceTermination" || reason == "Server.SpotInstanceShutdown" {
 		inst.poolReturned = true // reclaimed capacity is not given back
 	}
-	if g := s.groups[inst.Group]; g != nil && g.members[inst.ID] != nil {
-		inst.Lifecycle = "Terminating"
-		act := s.addActivityLocked(g, "Terminating EC2 instance: "+inst.ID, cause, inst)
-		act.StatusCode, act.Progress = "InProgress", 0
-		inst.termActivity = act
-	}
-	return inst.termActivity
 }
 
 // advanceInstancesLocked applies every instance timer due by now.
@@ -236,6 +243,9 @@ func (s *Sim) advanceInstancesLocked(now time.Time) {
 				delete(s.instances, id)
 				delete(s.spotRequests, inst.SpotRequestID)
 			}
+			continue
+		}
+		if s.advanceHookLocked(inst, now) {
 			continue
 		}
 		if !inst.interruptAt.IsZero() && !now.Before(inst.interruptAt) && (inst.State == "running" || inst.State == "pending") {

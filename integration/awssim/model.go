@@ -57,6 +57,10 @@ type Group struct {
 
 	// launchTokens makes LaunchInstances idempotent per ClientToken.
 	launchTokens map[string]any
+
+	// terminationHook holds terminations the group starts (see
+	// autoscaling_hooks.go); nil = none.
+	terminationHook *TerminationHook
 }
 
 // LaunchTemplateSpec names a launch template and version, as Auto Scaling
@@ -169,6 +173,9 @@ type Instance struct {
 	interruptAt        time.Time
 
 	inServiceAt time.Time // Pending → InService (group instances)
+	// hookDeadline: a termination held by a lifecycle hook (Terminating:Wait)
+	// gets the hook's default result then; zero = held until completed.
+	hookDeadline time.Time
 	detachAt    time.Time // Detaching → Detached
 	// RebalanceRecommended is set by RecommendRebalance; with
 	// CapacityRebalance the group replaces the instance.

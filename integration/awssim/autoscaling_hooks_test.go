@@ -1,0 +1,111 @@
+package awssim_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/awssim"
+)
+
+func TestTerminationHookHoldsAndRetains(t *testing.T) {
+	s := newASim(t, awssim.Options{})
+	c, ctx := aASG(s), aCtx(t)
+	aNoErr(t, s.CreateGroup(awssim.GroupSpec{Name: "g", MaxSize: 5, Desired: 3}))
+	aWait(t, "3 in service", func() bool { return len(aInService(s, "g")) == 3 })
+	ids := []string{}
+	for _, inst := range aInService(s, "g") {
+		ids = append(ids, inst.ID)
+	}
+	aNoErr(t, s.SetTerminationHook("g", &awssim.TerminationHook{RetainOnAbandon: true}))
+	terminate := func(id string) {
+		t.Helper()
+		_, err := c.TerminateInstanceInAutoScalingGroup(ctx, &autoscaling.TerminateInstanceInAutoScalingGroupInput{
+			AutoScalingGroupName: aws.String("g"), InstanceIds: []string{id}, ShouldDecrementDesiredCapacity: aws.Bool(true)})
+		aNoErr(t, err)
+	}
+	terminate(ids[0])
+	terminate(ids[1])
+	for _, id := range ids[:2] {
+		if inst, _ := s.Instance(id); inst.Lifecycle != "Terminating:Wait" || inst.State != "running" {
+			t.Fatalf("held: %s/%s, want Terminating:Wait/running", inst.Lifecycle, inst.State)
+		}
+	}
+	if g, _ := s.Group("g"); g.Desired != 1 {
+		t.Fatalf("desired %d, want 1", g.Desired)
+	}
+
+	// Abandoned: retained, still running, not replaced.
+	aNoErr(t, s.CompleteTermination(ids[0], "ABANDON"))
+	// Continued: terminated.
+	aNoErr(t, s.CompleteTermination(ids[1], "CONTINUE"))
+	s.Advance(time.Minute)
+	if inst, _ := s.Instance(ids[0]); inst.Lifecycle != "Terminating:Retained" || inst.State != "running" {
+		t.Fatalf("abandoned: %s/%s, want Terminating:Retained/running", inst.Lifecycle, inst.State)
+	}
+	if inst, _ := s.Instance(ids[1]); inst.State != "terminated" {
+		t.Fatalf("continued: %s/%s, want terminated", inst.Lifecycle, inst.State)
+	}
+	if got := aGroupInstances(s, "g"); got["InService"] != 1 || got["Pending"] != 0 {
+		t.Fatalf("group %v: the retained instance must not be replaced", got)
+	}
+
+	// The retained instance ends with a terminate, without a new hold and
+	// without a second decrement.
+	terminate(ids[0])
+	if inst, _ := s.Instance(ids[0]); inst.State != "shutting-down" {
+		t.Fatalf("retained after terminate: %s/%s", inst.Lifecycle, inst.State)
+	}
+	if g, _ := s.Group("g"); g.Desired != 1 {
+		t.Fatalf("desired %d after terminating the retained instance, want 1", g.Desired)
+	}
+
+	// A heartbeat timeout applies the default result.
+	aNoErr(t, s.SetTerminationHook("g", &awssim.TerminationHook{HeartbeatTimeout: time.Hour, DefaultResult: "ABANDON", RetainOnAbandon: true}))
+	terminate(ids[2])
+	s.Advance(59 * time.Minute)
+	if inst, _ := s.Instance(ids[2]); inst.Lifecycle != "Terminating:Wait" {
+		t.Fatalf("before the timeout: %s", inst.Lifecycle)
+	}
+	s.Advance(2 * time.Minute)
+	if inst, _ := s.Instance(ids[2]); inst.Lifecycle != "Terminating:Retained" || inst.State != "running" {
+		t.Fatalf("after the timeout: %s/%s", inst.Lifecycle, inst.State)
+	}
+	if err := s.CompleteTermination(ids[2], "CONTINUE"); err == nil {
+		t.Fatal("completing a retained instance's action must fail")
+	}
+}
+
+func TestTerminateBatchFormSwitch(t *testing.T) {
+	for _, mode := range []string{awssim.TerminateBatchValidationError, awssim.TerminateBatchServerError} {
+		t.Run(mode, func(t *testing.T) {
+			s := newASim(t, awssim.Options{TerminateBatch: mode})
+			c, ctx := aASG(s), aCtx(t)
+			aNoErr(t, s.CreateGroup(awssim.GroupSpec{Name: "g", MaxSize: 5, Desired: 2}))
+			aWait(t, "2 in service", func() bool { return len(aInService(s, "g")) == 2 })
+			insts := aInService(s, "g")
+			_, err := c.TerminateInstanceInAutoScalingGroup(ctx, &autoscaling.TerminateInstanceInAutoScalingGroupInput{
+				AutoScalingGroupName: aws.String("g"), InstanceIds: []string{insts[0].ID}, ShouldDecrementDesiredCapacity: aws.Bool(true)})
+			if mode == awssim.TerminateBatchValidationError {
+				aAPIError(t, err, "ValidationError", "Value null at 'instanceId'")
+			} else {
+				aAPIError(t, err, "InternalFailure", "internal error")
+			}
+			if g, _ := s.Group("g"); g.Desired != 2 {
+				t.Fatalf("rejected batch changed desired to %d", g.Desired)
+			}
+			_, err = c.TerminateInstanceInAutoScalingGroup(ctx, &autoscaling.TerminateInstanceInAutoScalingGroupInput{
+				InstanceId: aws.String(insts[0].ID), ShouldDecrementDesiredCapacity: aws.Bool(true)})
+			aNoErr(t, err)
+			if g, _ := s.Group("g"); g.Desired != 1 {
+				t.Fatalf("single form: desired %d, want 1", g.Desired)
+			}
+			aNoErr(t, s.SetTerminateBatch(""))
+			_, err = c.TerminateInstanceInAutoScalingGroup(ctx, &autoscaling.TerminateInstanceInAutoScalingGroupInput{
+				AutoScalingGroupName: aws.String("g"), InstanceIds: []string{insts[1].ID}, ShouldDecrementDesiredCapacity: aws.Bool(true)})
+			aNoErr(t, err)
+		})
+	}
+}
