@@ -176,7 +176,7 @@ type Instance struct {
 	// hookDeadline: a termination held by a lifecycle hook (Terminating:Wait)
 	// gets the hook's default result then; zero = held until completed.
 	hookDeadline time.Time
-	detachAt    time.Time // Detaching → Detached
+	detachAt     time.Time // Detaching → Detached
 	// RebalanceRecommended is set by RecommendRebalance; with
 	// CapacityRebalance the group replaces the instance.
 	RebalanceRecommended bool
