@@ -222,3 +222,8 @@ func unavailable(err error) bool {
 	var apiErr smithy.APIError
 	return serverError(err) || !errors.As(err, &apiErr)
 }
+
+// SingleFormTerminate reports whether this process found the endpoint
+// without the batch form of TerminateInstanceInAutoScalingGroup and
+// terminates one instance per call.
+func (g *Group) SingleFormTerminate() bool { return g.form.Load() == formSingle }

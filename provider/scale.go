@@ -50,6 +50,9 @@ func (g *InstanceGroup) Decrease(ctx context.Context, ids []string) ([]string, e
 		return nil, err
 	}
 	outcomes, err := group.Decrease(ctx, ids)
+	if group.SingleFormTerminate() && g.singleFormLogged.CompareAndSwap(false, true) {
+		log.Warn("this Auto Scaling endpoint rejects TerminateInstanceInAutoScalingGroup with InstanceIds (a 2026 addition): terminating one instance per call, members of the group only")
+	}
 	if err != nil {
 		log.Error("removing instances failed", "instances", ids, "error", err)
 		return nil, err
