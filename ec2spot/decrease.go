@@ -2,6 +2,7 @@ package ec2spot
 
 import (
 	"context"
+	"errors"
 )
 
 // DecreaseStatus is what Decrease did with one id.
@@ -132,6 +133,8 @@ func (g *Group) confirmFailures(ctx context.Context, snap *Snapshot, out []Decre
 			unsure = append(unsure, n)
 		}
 	}
+	// Only a call that was sent can have taken effect.
+	sent := func(err error) bool { return mayHaveApplied(err) && !errors.Is(err, errNotSent) }
 	if len(unsure) == 0 {
 		return nil
 	}
@@ -145,7 +148,7 @@ func (g *Group) confirmFailures(ctx context.Context, snap *Snapshot, out []Decre
 		if st != DecreaseAlreadyTerminating && st != DecreaseAlreadyGone {
 			continue // still a live (or retained) member: the failure stands
 		}
-		if mayHaveApplied(out[n].Err) {
+		if sent(out[n].Err) {
 			// The call took effect and its answer was lost: account for it
 			// as for an answered one, or the next describe reads the
 			// plugin's own decrement as a change made outside it.

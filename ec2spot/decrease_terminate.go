@@ -3,6 +3,7 @@ package ec2spot
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 
@@ -61,9 +62,10 @@ func (g *Group) terminateAll(ctx context.Context, snap *Snapshot, out []Decrease
 		if err := out[first.idx[0]].Err; g.form.Load() == formUnknown && err != nil && unavailable(err) {
 			// AWS is failing (or unreachable): the rest would only spend
 			// calls and retries on the same failure. Fleeting asks again.
+			notSent := fmt.Errorf("%w (AWS failed this Decrease's first terminate call): %w", errNotSent, err)
 			for _, b := range batches {
 				for _, n := range b.idx {
-					out[n].Status, out[n].Err = DecreaseFailed, err
+					out[n].Status, out[n].Err = DecreaseFailed, notSent
 				}
 			}
 			return
@@ -83,6 +85,9 @@ func (g *Group) terminateAll(ctx context.Context, snap *Snapshot, out []Decrease
 	}
 	wg.Wait()
 }
+
+// errNotSent marks ids a Decrease did not send to AWS at all.
+var errNotSent = errors.New("terminate not sent")
 
 // maxTerminateBatch is Auto Scaling's limit of InstanceIds per call.
 const maxTerminateBatch = 100
