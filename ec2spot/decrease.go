@@ -129,12 +129,12 @@ func (g *Group) Decrease(ctx context.Context, ids []string) ([]DecreaseOutcome, 
 func (g *Group) confirmFailures(ctx context.Context, snap *Snapshot, out []DecreaseOutcome, idx []int) []int {
 	var unsure []int
 	for _, n := range idx {
-		if out[n].Status == DecreaseFailed && (isValidationError(out[n].Err) || mayHaveApplied(out[n].Err)) {
+		if out[n].Status == DecreaseFailed && (isValidationError(out[n].Err) || ambiguous(out[n].Err)) {
 			unsure = append(unsure, n)
 		}
 	}
 	// Only a call that was sent can have taken effect.
-	sent := func(err error) bool { return mayHaveApplied(err) && !errors.Is(err, errNotSent) }
+	sent := func(err error) bool { return ambiguous(err) && !errors.Is(err, errNotSent) }
 	if len(unsure) == 0 {
 		return nil
 	}

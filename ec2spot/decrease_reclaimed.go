@@ -84,7 +84,7 @@ func (g *Group) lowerForReclaimed(ctx context.Context, out []DecreaseOutcome, id
 		DesiredCapacity:      aws.Int32(int32(to)),
 		HonorCooldown:        aws.Bool(false),
 	})
-	if err != nil && mayHaveApplied(err) {
+	if err != nil && ambiguous(err) {
 		if again, derr := g.observeLocked(ctx); derr == nil && again.Desired == to {
 			err = nil
 		}

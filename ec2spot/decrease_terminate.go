@@ -232,3 +232,8 @@ func unavailable(err error) bool {
 // without the batch form of TerminateInstanceInAutoScalingGroup and
 // terminates one instance per call.
 func (g *Group) SingleFormTerminate() bool { return g.form.Load() == formSingle }
+
+// ambiguous: a change may have taken effect although it failed: no answer,
+// a server fault, or any HTTP 5xx (AWS's generic InternalFailure is not a
+// modelled server fault).
+func ambiguous(err error) bool { return mayHaveApplied(err) || serverError(err) }
