@@ -87,10 +87,16 @@ func TestDecreaseOfReclaimedInstanceLowersDesiredOnce(t *testing.T) {
 	ctx := testCtx(t)
 	// No replacement can launch yet (as in a spot capacity shortage).
 	suspendLaunch(t, true)
+	// Simulated time moves only by Advance: the reclaimed instance stays
+	// terminating while the plugin looks.
+	s.SetSpeed(0.0001)
 	if err := s.Interrupt(ids[0], "terminate"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the reclaim", func() bool { return lifecycleOf(s, ids[0]) == "Terminating/shutting-down" })
+	s.Advance(1500 * time.Millisecond)
+	if got := lifecycleOf(s, ids[0]); got != "Terminating/shutting-down" {
+		t.Fatalf("after the notice period: %s", got)
+	}
 	if _, _, err := g.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -135,6 +141,41 @@ func TestDecreaseOfReclaimedInstanceLowersDesiredOnce(t *testing.T) {
 	}
 	if d := desiredOf(t, s); d != 2 {
 		t.Errorf("desired = %d, want 2 (the replacement fills it)", d)
+	}
+}
+
+// The SetDesiredCapacity that lowers desired capacity for a reclaimed
+// instance takes effect but its answer is lost: confirmed by describing,
+// never sent twice, no drift.
+func TestDecreaseOfReclaimedInstanceLostReply(t *testing.T) {
+	s := fastSim(t, awssim.Options{})
+	g := newTestGroup(t, s, awssim.GroupSpec{Desired: 3, MaxSize: 5})
+	ids := inService(t, g, 3)
+	ctx := testCtx(t)
+	suspendLaunch(t, true)
+	s.SetSpeed(0.0001) // it stays terminating while the plugin looks
+	if err := s.TerminateExternally(ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := g.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.InjectFault(awssim.Fault{Service: "autoscaling", Action: "SetDesiredCapacity", DropResponse: true, Count: 3})
+	s.ResetCalls()
+	for range 2 {
+		out, err := g.Decrease(ctx, ids[:1])
+		if err != nil || !out[0].Status.Done() {
+			t.Fatalf("decrease: %+v, %v", out, err)
+		}
+	}
+	if d := desiredOf(t, s); d != 2 {
+		t.Errorf("desired = %d, want 2", d)
+	}
+	if n := s.CallCount("autoscaling", "SetDesiredCapacity"); n > 3 {
+		t.Errorf("SetDesiredCapacity calls = %d, want one call (with the SDK's attempts)", n)
+	}
+	if _, drift, _ := g.Refresh(ctx); drift != nil {
+		t.Errorf("false drift %+v", drift)
 	}
 }
 

@@ -46,7 +46,7 @@ func (g *Group) lowerForReclaimed(ctx context.Context, out []DecreaseOutcome, id
 	}
 	// Judged like an Update: desired capacity changed outside the plugin
 	// is adopted before building on it.
-	fresh, _, err := g.refreshLocked(ctx)
+	fresh, drift, err := g.refreshLocked(ctx)
 	if err != nil {
 		fail(err)
 		return
@@ -74,7 +74,10 @@ func (g *Group) lowerForReclaimed(ctx context.Context, out []DecreaseOutcome, id
 		g.decremented[id] = true
 	}
 	g.mu.Unlock()
-	if k <= 0 {
+	// Desired capacity just changed outside the plugin (an operator's
+	// decrementing terminate of this very instance, say): lowering it again
+	// could break a pending request; a spare replacement costs less.
+	if k <= 0 || drift != nil {
 		return
 	}
 
