@@ -109,3 +109,23 @@ func TestTerminateBatchFormSwitch(t *testing.T) {
 		})
 	}
 }
+
+func TestTerminationHookOverHTTP(t *testing.T) {
+	s := newASim(t, awssim.Options{})
+	c, ctx := aASG(s), aCtx(t)
+	aNoErr(t, s.CreateGroup(awssim.GroupSpec{Name: "g", MaxSize: 5, Desired: 1}))
+	aWait(t, "1 in service", func() bool { return len(aInService(s, "g")) == 1 })
+	id := aInService(s, "g")[0].ID
+	aControl(t, s, "POST", "/_sim/termination-hook", map[string]any{"group": "g", "heartbeat_timeout": "1h", "retain_on_abandon": true}, 200, nil)
+	aControl(t, s, "POST", "/_sim/termination-hook", map[string]any{"group": "g", "default_result": "maybe"}, 400, nil)
+	aControl(t, s, "POST", "/_sim/terminate-batch", map[string]any{"mode": "validation-error"}, 200, nil)
+	aControl(t, s, "POST", "/_sim/terminate-batch", map[string]any{"mode": "sometimes"}, 400, nil)
+	_, err := c.TerminateInstanceInAutoScalingGroup(ctx, &autoscaling.TerminateInstanceInAutoScalingGroupInput{
+		InstanceId: aws.String(id), ShouldDecrementDesiredCapacity: aws.Bool(true)})
+	aNoErr(t, err)
+	aControl(t, s, "POST", "/_sim/complete-termination", map[string]any{"instance_id": id, "result": "ABANDON"}, 200, nil)
+	if inst, _ := s.Instance(id); inst.Lifecycle != "Terminating:Retained" {
+		t.Fatalf("after abandon over HTTP: %s", inst.Lifecycle)
+	}
+	aControl(t, s, "POST", "/_sim/termination-hook", map[string]any{"group": "g", "remove": true}, 200, nil)
+}
