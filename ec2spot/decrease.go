@@ -15,6 +15,10 @@ const (
 	DecreaseAlreadyTerminating
 	// DecreaseAlreadyGone: it was in the group and has left it.
 	DecreaseAlreadyGone
+	// DecreaseLoweredDesired: AWS was already terminating it on its own
+	// (no decrement); the plugin lowered desired capacity for it so the
+	// group does not replace it.
+	DecreaseLoweredDesired
 	// DecreaseRefusedForeign: never seen in the group; not touched.
 	DecreaseRefusedForeign
 	// DecreaseRefusedOperator: in standby or detaching, i.e. taken over by
@@ -29,7 +33,7 @@ const (
 // Done reports whether the id counts as successfully removed.
 func (s DecreaseStatus) Done() bool {
 	switch s {
-	case DecreaseRequested, DecreaseAlreadyTerminating, DecreaseAlreadyGone:
+	case DecreaseRequested, DecreaseAlreadyTerminating, DecreaseAlreadyGone, DecreaseLoweredDesired:
 		return true
 	case DecreaseRefusedForeign, DecreaseRefusedOperator, DecreaseRefusedWarmPool, DecreaseFailed:
 		return false
@@ -46,6 +50,8 @@ func (s DecreaseStatus) String() string {
 		return "already terminating"
 	case DecreaseAlreadyGone:
 		return "already gone from the group"
+	case DecreaseLoweredDesired:
+		return "already terminating by AWS; desired capacity lowered so it is not replaced"
 	case DecreaseRefusedForeign:
 		return "refused: not a member of the group"
 	case DecreaseRefusedOperator:

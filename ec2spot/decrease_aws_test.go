@@ -101,10 +101,13 @@ func TestDecreaseOfReclaimedInstanceLowersDesiredOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.ResetCalls()
-	for range 3 {
+	for try := range 3 {
 		out, err := g.Decrease(ctx, ids[:1])
 		if err != nil || len(out) != 1 || !out[0].Status.Done() {
 			t.Fatalf("decrease of a reclaimed instance: %+v, %v", out, err)
+		}
+		if want := map[bool]DecreaseStatus{true: DecreaseLoweredDesired, false: DecreaseAlreadyTerminating}[try == 0]; out[0].Status != want {
+			t.Errorf("try %d: %v, want %v", try, out[0].Status, want)
 		}
 	}
 	if d := desiredOf(t, s); d != 2 {

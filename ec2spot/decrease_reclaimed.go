@@ -38,8 +38,12 @@ func (g *Group) lowerForReclaimed(ctx context.Context, out []DecreaseOutcome, id
 	if len(idx) == 0 {
 		return
 	}
-	fail := func(err error) {
+	// fail marks the ids in only (all when nil) failed.
+	fail := func(err error, only map[string]bool) {
 		for _, n := range idx {
+			if only != nil && !only[out[n].ID] {
+				continue
+			}
 			out[n].Status = DecreaseFailed
 			out[n].Err = fmt.Errorf("AWS is already terminating the instance without lowering desired capacity, and lowering it failed (retried so the group does not replace the instance): %w", err)
 		}
@@ -48,10 +52,11 @@ func (g *Group) lowerForReclaimed(ctx context.Context, out []DecreaseOutcome, id
 	// is adopted before building on it.
 	fresh, drift, err := g.refreshLocked(ctx)
 	if err != nil {
-		fail(err)
+		fail(err, nil)
 		return
 	}
 	var leaving []string
+	lowered := map[string]bool{}
 	for _, n := range idx {
 		if inst, ok := fresh.Instance(out[n].ID); ok && (inst.Phase == PhaseTerminating || inst.Phase == PhaseTerminated) {
 			leaving = append(leaving, out[n].ID)
@@ -69,6 +74,9 @@ func (g *Group) lowerForReclaimed(ctx context.Context, out []DecreaseOutcome, id
 	// Never below the members filling capacity (their replacement is there)
 	// nor below MinSize (AWS would refuse).
 	k := min(len(leaving), from-filling, from-fresh.MinSize)
+	for _, id := range leaving[:max(k, 0)] {
+		lowered[id] = true
+	}
 	for _, id := range leaving {
 		// Accounted for either way: lowered now, or already replaced.
 		g.decremented[id] = true
@@ -79,6 +87,13 @@ func (g *Group) lowerForReclaimed(ctx context.Context, out []DecreaseOutcome, id
 	// could break a pending request; a spare replacement costs less.
 	if k <= 0 || drift != nil {
 		return
+	}
+	done := func() {
+		for _, n := range idx {
+			if lowered[out[n].ID] {
+				out[n].Status = DecreaseLoweredDesired
+			}
+		}
 	}
 
 	to := from - k
@@ -94,12 +109,13 @@ func (g *Group) lowerForReclaimed(ctx context.Context, out []DecreaseOutcome, id
 	}
 	if err != nil {
 		g.mu.Lock()
-		for _, id := range leaving {
+		for id := range lowered {
 			delete(g.decremented, id)
 		}
 		g.mu.Unlock()
-		fail(explain("autoscaling:SetDesiredCapacity", err))
+		fail(explain("autoscaling:SetDesiredCapacity", err), lowered)
 		return
 	}
 	g.ownChange(to)
+	done()
 }

@@ -69,6 +69,8 @@ func (g *InstanceGroup) Decrease(ctx context.Context, ids []string) ([]string, e
 			log.Info("requested instance termination", kv...)
 		case ec2spot.DecreaseAlreadyTerminating, ec2spot.DecreaseAlreadyGone:
 			log.Debug("instance already on its way out", kv...)
+		case ec2spot.DecreaseLoweredDesired:
+			log.Info("instance already terminated by AWS (spot reclaim or health replacement); lowered desired capacity so the group does not replace it", kv...)
 		case ec2spot.DecreaseRefusedForeign, ec2spot.DecreaseRefusedOperator, ec2spot.DecreaseRefusedWarmPool:
 			log.Error("refusing to terminate instance", kv...)
 			problems = append(problems, fmt.Errorf("instance %s: %s", o.ID, o.Status))
