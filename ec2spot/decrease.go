@@ -2,10 +2,7 @@ package ec2spot
 
 import (
 	"context"
-	"sync"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"errors"
 )
 
 // DecreaseStatus is what Decrease did with one id.
@@ -18,6 +15,10 @@ const (
 	DecreaseAlreadyTerminating
 	// DecreaseAlreadyGone: it was in the group and has left it.
 	DecreaseAlreadyGone
+	// DecreaseLoweredDesired: AWS was already terminating it on its own
+	// (no decrement); the plugin lowered desired capacity for it so the
+	// group does not replace it.
+	DecreaseLoweredDesired
 	// DecreaseRefusedForeign: never seen in the group; not touched.
 	DecreaseRefusedForeign
 	// DecreaseRefusedOperator: in standby or detaching, i.e. taken over by
@@ -32,7 +33,7 @@ const (
 // Done reports whether the id counts as successfully removed.
 func (s DecreaseStatus) Done() bool {
 	switch s {
-	case DecreaseRequested, DecreaseAlreadyTerminating, DecreaseAlreadyGone:
+	case DecreaseRequested, DecreaseAlreadyTerminating, DecreaseAlreadyGone, DecreaseLoweredDesired:
 		return true
 	case DecreaseRefusedForeign, DecreaseRefusedOperator, DecreaseRefusedWarmPool, DecreaseFailed:
 		return false
@@ -49,6 +50,8 @@ func (s DecreaseStatus) String() string {
 		return "already terminating"
 	case DecreaseAlreadyGone:
 		return "already gone from the group"
+	case DecreaseLoweredDesired:
+		return "already terminating by AWS; desired capacity lowered so it is not replaced"
 	case DecreaseRefusedForeign:
 		return "refused: not a member of the group"
 	case DecreaseRefusedOperator:
@@ -71,8 +74,10 @@ type DecreaseOutcome struct {
 
 // Decrease terminates the given members with a desired-capacity decrement,
 // at most TerminateConcurrency at a time, carrying on past failures. Ids
-// that do not belong to the group are never touched. Outcomes follow the
-// order of ids, duplicates removed.
+// that do not belong to the group are never touched. A member AWS is
+// already terminating on its own (a spot reclaim, a health replacement)
+// has desired capacity lowered for it once, so the group does not replace
+// it. Outcomes follow the order of ids, duplicates removed.
 func (g *Group) Decrease(ctx context.Context, ids []string) ([]DecreaseOutcome, error) {
 	ids = dedupe(ids)
 	if len(ids) == 0 {
@@ -96,157 +101,93 @@ func (g *Group) Decrease(ctx context.Context, ids []string) ([]DecreaseOutcome, 
 	}
 
 	out := make([]DecreaseOutcome, len(ids))
-	var terminate []int
+	var terminate, reclaimed []int
 	for n, id := range ids {
 		st := classifyForDecrease(snap, id, g.wasMember(id))
-		if st == DecreaseRequested && g.terminationRequested(id) {
+		inst, _ := snap.Instance(id)
+		switch {
+		case st == DecreaseRequested && inst.Phase == PhaseRetained:
+			if g.retainedAskedRecently(id) {
+				st = DecreaseAlreadyTerminating
+			}
+		case st == DecreaseRequested && g.terminationRequested(id):
 			st = DecreaseAlreadyTerminating
+		case st == DecreaseAlreadyTerminating && g.mayLowerFor(id):
+			reclaimed = append(reclaimed, n)
 		}
 		out[n] = DecreaseOutcome{ID: id, Status: st}
-		if out[n].Status == DecreaseRequested {
+		if st == DecreaseRequested {
 			terminate = append(terminate, n)
 		}
 	}
 
 	g.terminateAll(ctx, snap, out, terminate)
-
-	// Auto Scaling answers ValidationError when the instance is already
-	// terminating or gone; confirm from the group's state, not the message.
-	var unsure []int
-	for _, n := range terminate {
-		if out[n].Status == DecreaseFailed && isValidationError(out[n].Err) {
-			unsure = append(unsure, n)
-		}
-	}
-	if len(unsure) > 0 {
-		if fresh, _, rerr := g.refreshLocked(ctx); rerr == nil {
-			for _, n := range unsure {
-				switch st := classifyForDecrease(fresh, out[n].ID, true); st {
-				case DecreaseAlreadyTerminating, DecreaseAlreadyGone:
-					out[n] = DecreaseOutcome{ID: out[n].ID, Status: st}
-				case DecreaseRequested, DecreaseRefusedForeign, DecreaseRefusedOperator, DecreaseRefusedWarmPool, DecreaseFailed:
-					// Still a live member: the failure stands.
-				}
-			}
-		}
-	}
+	reclaimed = append(reclaimed, g.confirmFailures(ctx, snap, out, terminate)...)
+	g.lowerForReclaimed(ctx, out, reclaimed)
 	return out, nil
 }
 
-// terminateAll runs the terminate calls for out[idx], bounded in parallel,
-// and records each result in place. Up to TerminateConcurrency ids go one
-// per call; beyond that they are batched, so a large scale-down costs about
-// TerminateConcurrency calls of the account's shared Auto Scaling budget
-// instead of one per instance.
-func (g *Group) terminateAll(ctx context.Context, snap *Snapshot, out []DecreaseOutcome, idx []int) {
-	// A retained instance no longer fills desired capacity: decrementing
-	// for it would shrink the group below what the plugin asked for.
-	var withDecrement, without []int
+// confirmFailures looks at the group once after terminate failures that
+// may not be what they seem: a ValidationError (the instance may already
+// be terminating or gone) or an ambiguous failure (the call may have taken
+// effect, its answer lost). It returns the members found terminating that
+// the plugin did not terminate.
+func (g *Group) confirmFailures(ctx context.Context, snap *Snapshot, out []DecreaseOutcome, idx []int) []int {
+	var unsure []int
 	for _, n := range idx {
-		if inst, _ := snap.Instance(out[n].ID); inst.Phase == PhaseRetained {
-			without = append(without, n)
-		} else {
-			withDecrement = append(withDecrement, n)
+		if out[n].Status == DecreaseFailed && (isValidationError(out[n].Err) || ambiguous(out[n].Err)) {
+			unsure = append(unsure, n)
 		}
 	}
-	size := batchSize(len(idx), g.terminateConcurrency)
-	var batches []terminateBatch
-	for _, part := range []struct {
-		idx       []int
-		decrement bool
-	}{{withDecrement, true}, {without, false}} {
-		for start := 0; start < len(part.idx); start += size {
-			batches = append(batches, terminateBatch{idx: part.idx[start:min(start+size, len(part.idx))], decrement: part.decrement})
-		}
+	// Only a call that was sent can have taken effect.
+	sent := func(err error) bool { return ambiguous(err) && !errors.Is(err, errNotSent) }
+	if len(unsure) == 0 {
+		return nil
 	}
-
-	sem := make(chan struct{}, g.terminateConcurrency)
-	var wg sync.WaitGroup
-	for _, b := range batches {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			g.terminateBatch(ctx, out, b)
-		}()
-	}
-	wg.Wait()
-}
-
-// maxTerminateBatch is Auto Scaling's limit of InstanceIds per call.
-const maxTerminateBatch = 100
-
-// batchSize spreads n ids over at most concurrency calls of up to
-// maxTerminateBatch ids each.
-func batchSize(n, concurrency int) int {
-	return min(max((n+concurrency-1)/concurrency, 1), maxTerminateBatch)
-}
-
-type terminateBatch struct {
-	idx       []int
-	decrement bool
-}
-
-// terminateBatch terminates one batch. Auto Scaling rejects a whole batch
-// when one id is invalid (typically already gone), so a rejected batch is
-// retried one id per call; other failures (throttling, network) fail the
-// batch, which fleeting asks for again.
-func (g *Group) terminateBatch(ctx context.Context, out []DecreaseOutcome, b terminateBatch) {
-	if len(b.idx) == 1 {
-		g.terminateOne(ctx, out, b.idx[0], b.decrement)
-		return
-	}
-	ids := make([]string, len(b.idx))
-	for k, n := range b.idx {
-		ids[k] = out[n].ID
-	}
-	_, err := g.clients.AutoScaling.TerminateInstanceInAutoScalingGroup(ctx, &autoscaling.TerminateInstanceInAutoScalingGroupInput{
-		AutoScalingGroupName:           aws.String(g.name),
-		InstanceIds:                    ids,
-		ShouldDecrementDesiredCapacity: aws.Bool(b.decrement),
-	})
-	switch {
-	case err == nil:
-		for _, id := range ids {
-			g.terminated(id, b.decrement)
-		}
-	case isValidationError(err):
-		for _, n := range b.idx {
-			g.terminateOne(ctx, out, n, b.decrement)
-		}
-	default:
-		err = explain("autoscaling:TerminateInstanceInAutoScalingGroup", err)
-		for _, n := range b.idx {
-			out[n].Status, out[n].Err = DecreaseFailed, err
-		}
-	}
-}
-
-func (g *Group) terminateOne(ctx context.Context, out []DecreaseOutcome, n int, decrement bool) {
-	// The batch form names the group, so AWS refuses an instance that moved
-	// to another group since the snapshot instead of terminating it there.
-	_, err := g.clients.AutoScaling.TerminateInstanceInAutoScalingGroup(ctx, &autoscaling.TerminateInstanceInAutoScalingGroupInput{
-		AutoScalingGroupName:           aws.String(g.name),
-		InstanceIds:                    []string{out[n].ID},
-		ShouldDecrementDesiredCapacity: aws.Bool(decrement),
-	})
+	fresh, err := g.observeLocked(ctx)
 	if err != nil {
-		out[n].Status = DecreaseFailed
-		out[n].Err = explain("autoscaling:TerminateInstanceInAutoScalingGroup", err)
-		return
+		return nil // the failures stand; fleeting asks again
 	}
-	g.terminated(out[n].ID, decrement)
+	var reclaimed []int
+	for _, n := range unsure {
+		st := classifyForDecrease(fresh, out[n].ID, true)
+		if st != DecreaseAlreadyTerminating && st != DecreaseAlreadyGone {
+			continue // still a live (or retained) member: the failure stands
+		}
+		if sent(out[n].Err) {
+			// The call took effect and its answer was lost: account for it
+			// as for an answered one, or the next describe reads the
+			// plugin's own decrement as a change made outside it.
+			g.terminated(out[n].ID, decrementFor(snap, out[n].ID))
+			out[n] = DecreaseOutcome{ID: out[n].ID, Status: DecreaseRequested}
+			continue
+		}
+		out[n] = DecreaseOutcome{ID: out[n].ID, Status: st}
+		if st == DecreaseAlreadyTerminating && g.mayLowerFor(out[n].ID) {
+			reclaimed = append(reclaimed, n)
+		}
+	}
+	return reclaimed
 }
 
-// terminated records one successful terminate call.
+// decrementFor: a retained instance no longer fills desired capacity, so
+// terminating it must not lower desired capacity (again).
+func decrementFor(snap *Snapshot, id string) bool {
+	inst, _ := snap.Instance(id)
+	return inst.Phase != PhaseRetained
+}
+
+// terminated records one termination AWS accepted.
 func (g *Group) terminated(id string, decrement bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.terminating[id] = true
+	g.terminating[id] = g.now()
 	if decrement {
+		g.decremented[id] = true
 		g.expected = max(0, g.expected-1)
 		g.pendingSince = g.now()
+	} else {
+		g.retainedAsked[id] = g.now()
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -76,10 +77,23 @@ type Group struct {
 	// pendingSince is when the plugin last changed desired capacity and no
 	// describe has confirmed the result yet; zero when confirmed.
 	pendingSince time.Time
-	// terminating: ids whose termination the plugin requested, until they
-	// leave the group, so a snapshot older than the request cannot make
-	// Decrease terminate (and count) them twice.
-	terminating map[string]bool
+	// terminating: ids whose termination the plugin requested (AWS accepted
+	// it or a describe confirmed it), with when, until they leave the
+	// group, so a snapshot older than the request cannot make Decrease
+	// terminate (and count) them twice.
+	terminating map[string]time.Time
+	// retainedAsked: Terminating:Retained members the plugin asked to
+	// terminate in their current retained episode, with when; cleared
+	// once a later describe shows them out of that state.
+	retainedAsked map[string]time.Time
+	// decremented: ids whose departure desired capacity already accounts
+	// for, or may (a decrementing terminate whose answer was lost, or
+	// the plugin lowering desired for an instance AWS was reclaiming), so
+	// Decrease never lowers desired capacity for them (again).
+	decremented map[string]bool
+	// form is how TerminateInstanceInAutoScalingGroup is called (formUnknown
+	// until the endpoint has shown whether it has the batch form).
+	form atomic.Int32
 
 	details   detailsCache
 	passwords passwordCache
@@ -99,7 +113,9 @@ func NewGroup(o GroupOptions) *Group {
 		passwordAttempts:     o.PasswordPollAttempts,
 		settledReuse:         o.SettledReuse,
 		seen:                 map[string]time.Time{},
-		terminating:          map[string]bool{},
+		terminating:          map[string]time.Time{},
+		retainedAsked:        map[string]time.Time{},
+		decremented:          map[string]bool{},
 	}
 	if g.now == nil {
 		g.now = time.Now
@@ -181,7 +197,7 @@ func (g *Group) settledSnapshot() *Snapshot {
 	}
 	capacity := 0
 	for _, i := range snap.Instances {
-		if i.Phase != PhaseInService || !i.Healthy() || g.terminating[i.ID] {
+		if _, ours := g.terminating[i.ID]; ours || i.Phase != PhaseInService || !i.Healthy() {
 			return nil
 		}
 		w := 1
@@ -202,6 +218,19 @@ func (g *Group) settledSnapshot() *Snapshot {
 
 // refreshLocked runs with opMu held.
 func (g *Group) refreshLocked(ctx context.Context) (*Snapshot, *Drift, error) {
+	return g.describeLocked(ctx, true)
+}
+
+// observeLocked describes the group without judging desired capacity: for
+// confirming an ambiguous change, whose effect the caller accounts for
+// itself (judging first would call the plugin's own change drift).
+func (g *Group) observeLocked(ctx context.Context) (*Snapshot, error) {
+	snap, _, err := g.describeLocked(ctx, false)
+	return snap, err
+}
+
+// describeLocked runs with opMu held.
+func (g *Group) describeLocked(ctx context.Context, judge bool) (*Snapshot, *Drift, error) {
 	start := g.now()
 	snap, err := describeGroup(ctx, g.clients.AutoScaling, g.name, g.region, start)
 	if err != nil {
@@ -214,6 +243,7 @@ func (g *Group) refreshLocked(ctx context.Context) (*Snapshot, *Drift, error) {
 	switch {
 	case g.snap == nil:
 		g.expected = snap.Desired
+	case !judge:
 	case snap.Desired == g.expected:
 		g.pendingSince = time.Time{}
 	case !g.pendingSince.IsZero() && g.now().Sub(g.pendingSince) < g.consistencyWindow:
@@ -235,6 +265,19 @@ func (g *Group) refreshLocked(ctx context.Context) (*Snapshot, *Drift, error) {
 	for id := range g.terminating {
 		if _, ok := snap.Instance(id); !ok {
 			delete(g.terminating, id)
+		}
+	}
+	for id := range g.decremented {
+		if _, ok := snap.Instance(id); !ok {
+			delete(g.decremented, id)
+		}
+	}
+	for id, at := range g.retainedAsked {
+		// A describe that started after the request and shows the instance
+		// out of Terminating:Retained ends the episode: should it be
+		// retained again, it is terminated again.
+		if inst, ok := snap.Instance(id); !ok || (inst.Phase != PhaseRetained && start.After(at)) {
+			delete(g.retainedAsked, id)
 		}
 	}
 	g.details.retain(snap)
@@ -282,7 +325,7 @@ func (g *Group) base(snap *Snapshot) int {
 	for _, i := range snap.Instances {
 		// Members the plugin terminated may still look live in a snapshot
 		// taken before (or lagging behind) the terminate call.
-		if i.Phase.CountsTowardDesired() && !g.terminating[i.ID] {
+		if _, ours := g.terminating[i.ID]; i.Phase.CountsTowardDesired() && !ours {
 			live++
 		}
 	}
@@ -293,7 +336,8 @@ func (g *Group) base(snap *Snapshot) int {
 func (g *Group) terminationRequested(id string) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.terminating[id]
+	_, ok := g.terminating[id]
+	return ok
 }
 
 // wasMember reports whether id was ever seen in the group.

@@ -249,12 +249,19 @@ func (s *Spot) IncreaseHold() (hold time.Duration, cause *LaunchFailure, fresh b
 	return s.failures.hold()
 }
 
+// stopBudget bounds what Stop spends on AWS: fleeting's shutdown (and the
+// runner behind it) must not wait on retries against a failing AWS. An
+// unfinished restore is done by the next start (from the group tag).
+const stopBudget = 2 * time.Second
+
 // Stop stops the queue consumer and, when the fallback is in force,
-// restores the group's on-demand percentage.
+// restores the group's on-demand percentage, within stopBudget.
 func (s *Spot) Stop(ctx context.Context) {
 	if s == nil {
 		return
 	}
+	ctx, cancel := context.WithTimeout(ctx, stopBudget)
+	defer cancel()
 	if s.stopConsumer != nil {
 		s.stopConsumer()
 		<-s.consumerDone

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/hashicorp/go-hclog"
@@ -41,6 +42,9 @@ type InstanceGroup struct {
 	spot     *ec2spot.Spot
 	metrics  *metrics.Metrics // nil without metrics_listen
 	served   *metrics.Server
+
+	// singleFormLogged: the terminate fallback was reported (once).
+	singleFormLogged atomic.Bool
 }
 
 var _ provider.InstanceGroup = (*InstanceGroup)(nil)
@@ -220,9 +224,10 @@ func (g *InstanceGroup) Resume(context.Context, []string) ([]string, error) {
 }
 
 // Shutdown stops the interruption queue consumer and ends an on-demand
-// fallback in force (restoring the group's percentage). It deletes
-// nothing: removing instances on shutdown is the runner's decision
-// (delete_instances_on_shutdown).
+// fallback in force (restoring the group's percentage), spending at most a
+// couple of seconds on AWS: it never waits on retries against a failing
+// AWS. It deletes nothing: removing instances on shutdown is the runner's
+// decision (delete_instances_on_shutdown).
 func (g *InstanceGroup) Shutdown(ctx context.Context) error {
 	if _, log, err := g.ready(); err == nil {
 		g.spotFeatures().Stop(ctx)

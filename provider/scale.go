@@ -51,6 +51,9 @@ func (g *InstanceGroup) Decrease(ctx context.Context, ids []string) ([]string, e
 		return nil, err
 	}
 	outcomes, err := group.Decrease(ctx, ids)
+	if group.SingleFormTerminate() && g.singleFormLogged.CompareAndSwap(false, true) {
+		log.Warn("this Auto Scaling endpoint rejects TerminateInstanceInAutoScalingGroup with InstanceIds (a 2026 addition): terminating one instance per call, members of the group only")
+	}
 	if err != nil {
 		log.Error("removing instances failed", "instances", ids, "error", err)
 		return nil, err
@@ -67,6 +70,8 @@ func (g *InstanceGroup) Decrease(ctx context.Context, ids []string) ([]string, e
 			log.Info("requested instance termination", kv...)
 		case ec2spot.DecreaseAlreadyTerminating, ec2spot.DecreaseAlreadyGone:
 			log.Debug("instance already on its way out", kv...)
+		case ec2spot.DecreaseLoweredDesired:
+			log.Info("instance already terminated by AWS (spot reclaim or health replacement); lowered desired capacity so the group does not replace it", kv...)
 		case ec2spot.DecreaseRefusedForeign, ec2spot.DecreaseRefusedOperator, ec2spot.DecreaseRefusedWarmPool:
 			log.Error("refusing to terminate instance", kv...)
 			problems = append(problems, fmt.Errorf("instance %s: %s", o.ID, o.Status))

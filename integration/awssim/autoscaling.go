@@ -858,6 +858,15 @@ func (s *Sim) terminateInstanceInAutoScalingGroup(r *request) (any, *APIError) {
 	p := r.Params
 	ids := qList(p, "InstanceIds")
 	single := p.Get("InstanceId")
+	groupName := p.Get("AutoScalingGroupName")
+	if mode := s.opts.TerminateBatch; mode != "" {
+		// An endpoint that predates the batch form knows neither InstanceIds
+		// nor AutoScalingGroupName: it sees no instance id at all.
+		ids, groupName = nil, ""
+		if single == "" && mode == TerminateBatchServerError {
+			return nil, &APIError{Code: "InternalFailure", Message: "An internal error occurred.", Status: 500}
+		}
+	}
 	if single != "" {
 		ids = append([]string{single}, ids...)
 	}
@@ -871,7 +880,6 @@ func (s *Sim) terminateInstanceInAutoScalingGroup(r *request) (any, *APIError) {
 	if !ok {
 		return nil, validationError("1 validation error detected: Value null at 'shouldDecrementDesiredCapacity' failed to satisfy constraint: Member must not be null")
 	}
-	groupName := p.Get("AutoScalingGroupName")
 
 	// Validate all first so a batch fails as a whole.
 	insts := make([]*Instance, 0, len(ids))
@@ -919,7 +927,13 @@ func (s *Sim) terminateInstanceInAutoScalingGroup(r *request) (any, *APIError) {
 				cause = fmt.Sprintf("At %s instance %s was taken out of service in response to a user request, shrinking the capacity from %d to %d.", asgTime(now), inst.ID, g.Desired, g.Desired-w)
 				g.Desired -= w
 			}
-			a = s.terminateLocked(inst, "Client.UserInitiatedShutdown", cause)
+			if retained {
+				// Retained after an abandoned hook: terminated now (whether
+				// AWS runs the hook again is unverified).
+				a = s.terminateLocked(inst, "Client.UserInitiatedShutdown", cause)
+			} else {
+				a = s.asgTerminateLocked(inst, cause)
+			}
 		}
 		if a == nil { // label set by SetLifecycleState: synthesise one
 			a = s.addActivityLocked(g, "Terminating EC2 instance: "+inst.ID, fmt.Sprintf("At %s instance %s was taken out of service in response to a user request.", asgTime(now), inst.ID), inst)

@@ -6,129 +6,153 @@ import (
 	"time"
 )
 
-// Termination lifecycle hooks and the instance lifecycle policy's
-// retention, as AWS runs them [AWS lifecycle hooks; InstanceLifecyclePolicy]:
-// an instance the group decides to terminate (TerminateInstanceInAutoScalingGroup,
-// scale-in, health or rebalance replacement) waits in Terminating:Wait, still
-// running and billing, until CompleteLifecycleAction or the hook's timeout
-// (DefaultResult). CONTINUE terminates it (Terminating:Proceed); ABANDON
-// terminates it too, unless the group retains on an abandoned hook: then it
-// stays running as Terminating:Retained, out of desired capacity, until a
-// TerminateInstanceInAutoScalingGroup ends it (that call is not held again).
-// Terminations EC2 itself drives (TerminateInstances, a spot reclaim at the
-// end of its notice, a stopped instance) are not held: the hook cannot keep
-// an instance EC2 is already shutting down.
+// Termination lifecycle hooks, as far as a plugin can tell them apart: a
+// hook holds a termination the group starts in Terminating:Wait (the EC2
+// instance keeps running and billing) until the action is completed or
+// its heartbeat timeout applies the default result; with the group's
+// InstanceLifecyclePolicy retaining on an abandoned hook, ABANDON leaves
+// the instance Terminating:Retained until TerminateInstanceInAutoScalingGroup
+// terminates it. Modelled through the control API only (no
+// PutLifecycleHook/CompleteLifecycleAction operations).
 
-// TerminationHook is a group's autoscaling:EC2_INSTANCE_TERMINATING hook
-// together with the group's InstanceLifecyclePolicy retention trigger.
+// TerminationHook is a group's termination lifecycle hook
+// (autoscaling:EC2_INSTANCE_TERMINATING) together with its instance
+// lifecycle policy.
 type TerminationHook struct {
-	// Timeout is the hook's HeartbeatTimeout; default 1 h (AWS's default).
-	Timeout time.Duration `json:"timeout,omitempty"`
-	// DefaultResult applies at the timeout: ABANDON (AWS's default) or CONTINUE.
-	DefaultResult string `json:"default_result,omitempty"`
-	// RetainOnAbandon is RetentionTriggers.TerminateHookAbandon = retain.
-	RetainOnAbandon bool `json:"retain_on_abandon"`
+	// HeartbeatTimeout is how long (simulated time) a termination is held
+	// before DefaultResult applies; 0 holds it until CompleteTermination.
+	HeartbeatTimeout time.Duration
+	// DefaultResult applies at the timeout: ABANDON (default, as AWS's) or
+	// CONTINUE.
+	DefaultResult string
+	// RetainOnAbandon is the InstanceLifecyclePolicy retention trigger
+	// TerminateHookAbandon=retain: an abandoned termination leaves the
+	// instance Terminating:Retained (running, not counted toward desired
+	// capacity) instead of terminating it.
+	RetainOnAbandon bool
 }
 
-// SetTerminationHook attaches (or with nil removes) the group's termination
-// lifecycle hook. Instances already waiting keep waiting for their result.
-func (s *Sim) SetTerminationHook(group string, hook *TerminationHook) error {
+// SetTerminationHook puts (nil removes) the group's termination hook.
+// Terminations already held stay held.
+func (s *Sim) SetTerminationHook(group string, h *TerminationHook) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	g := s.groups[group]
 	if g == nil {
 		return fmt.Errorf("awssim: no group %s", group)
 	}
-	if hook == nil {
-		g.termHook = nil
+	if h == nil {
+		g.terminationHook = nil
 		return nil
 	}
-	h := *hook
-	if h.Timeout <= 0 {
-		h.Timeout = time.Hour
+	c := *h
+	c.DefaultResult = strings.ToUpper(c.DefaultResult)
+	if c.DefaultResult == "" {
+		c.DefaultResult = "ABANDON"
 	}
-	if h.DefaultResult == "" {
-		h.DefaultResult = "ABANDON"
+	if c.DefaultResult != "CONTINUE" && c.DefaultResult != "ABANDON" {
+		return fmt.Errorf("awssim: lifecycle hook default result %q is not CONTINUE or ABANDON", h.DefaultResult)
 	}
-	if h.DefaultResult != "ABANDON" && h.DefaultResult != "CONTINUE" {
-		return fmt.Errorf("awssim: lifecycle hook default result %q is not ABANDON or CONTINUE", h.DefaultResult)
-	}
-	g.termHook = &h
+	g.terminationHook = &c
 	return nil
 }
 
-// CompleteLifecycleAction ends a held termination with result CONTINUE or
-// ABANDON, as the operator's (or a drain script's) CompleteLifecycleAction.
-func (s *Sim) CompleteLifecycleAction(id, result string) error {
+// CompleteTermination completes the termination lifecycle action of an
+// instance held in Terminating:Wait with result CONTINUE (terminate it) or
+// ABANDON (terminate it, or retain it when the group retains on abandon),
+// as CompleteLifecycleAction would.
+func (s *Sim) CompleteTermination(id, result string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if result != "ABANDON" && result != "CONTINUE" {
-		return fmt.Errorf("awssim: lifecycle action result %q is not ABANDON or CONTINUE", result)
-	}
 	inst := s.instances[id]
-	if inst == nil || inst.Lifecycle != "Terminating:Wait" || inst.hookUntil.IsZero() {
-		return fmt.Errorf("awssim: instance %s has no lifecycle action waiting", id)
+	if inst == nil || inst.Lifecycle != "Terminating:Wait" {
+		return fmt.Errorf("awssim: no termination lifecycle action for instance %s", id)
 	}
-	s.completeLifecycleActionLocked(inst, result)
+	result = strings.ToUpper(result)
+	if result != "CONTINUE" && result != "ABANDON" {
+		return fmt.Errorf("awssim: lifecycle action result %q is not CONTINUE or ABANDON", result)
+	}
+	s.completeTerminationLocked(inst, result, s.clock.Now())
 	return nil
 }
 
-// holdTerminationLocked puts a running member into Terminating:Wait when its
-// group has a termination hook; held is false when no hook applies.
-func (s *Sim) holdTerminationLocked(inst *Instance, reason, cause string) (act *Activity, held bool) {
+// asgTerminateLocked is a termination the group itself starts (user
+// request, scale-in, rebalancing, health replacement): held by the group's
+// termination hook when it has one, else at once.
+func (s *Sim) asgTerminateLocked(inst *Instance, cause string) *Activity {
 	g := s.groups[inst.Group]
-	if g == nil || g.termHook == nil || g.members[inst.ID] == nil {
-		return nil, false
-	}
-	switch {
-	case inst.State != "running" && inst.State != "pending":
-		return nil, false // EC2 is already taking it
-	case strings.HasPrefix(reason, "Server."):
-		return nil, false // a spot reclaim: EC2 takes it whatever the hook says
-	case inst.Lifecycle == "Terminating:Retained":
-		return nil, false // the call that ends a retained instance
-	case strings.HasPrefix(inst.Lifecycle, "Terminat"):
-		return inst.termActivity, true // already held or on its way
+	if g == nil || g.terminationHook == nil || g.members[inst.ID] == nil ||
+		(inst.State != "running" && inst.State != "pending") || strings.HasPrefix(inst.Lifecycle, "Terminat") {
+		return s.terminateLocked(inst, "Client.UserInitiatedShutdown", cause)
 	}
 	now := s.clock.Now()
 	inst.Lifecycle = "Terminating:Wait"
-	inst.hookUntil = now.Add(g.termHook.Timeout)
-	act = s.addActivityLocked(g, "Terminating EC2 instance: "+inst.ID, cause, inst)
-	act.StatusCode, act.Progress = "MidLifecycleAction", 0
-	inst.termActivity = act
-	return act, true
-}
-
-func (s *Sim) lifecycleHookTimeoutLocked(inst *Instance) {
-	result := "ABANDON"
-	if g := s.groups[inst.Group]; g != nil && g.termHook != nil {
-		result = g.termHook.DefaultResult
+	inst.hookDeadline = time.Time{}
+	if d := g.terminationHook.HeartbeatTimeout; d > 0 {
+		inst.hookDeadline = now.Add(d)
 	}
-	s.completeLifecycleActionLocked(inst, result)
+	act := s.addActivityLocked(g, "Terminating EC2 instance: "+inst.ID, cause, inst)
+	act.StatusCode, act.Progress = "MidLifecycleAction", 50
+	inst.termActivity = act
+	return act
 }
 
-func (s *Sim) completeLifecycleActionLocked(inst *Instance, result string) {
-	inst.hookUntil = time.Time{}
+// completeTerminationLocked ends a held termination with result.
+func (s *Sim) completeTerminationLocked(inst *Instance, result string, now time.Time) {
+	inst.hookDeadline = time.Time{}
 	g := s.groups[inst.Group]
-	retain := g != nil && g.termHook != nil && g.termHook.RetainOnAbandon
-	if result == "ABANDON" && retain && (inst.State == "running" || inst.State == "pending") {
+	if result == "ABANDON" && g != nil && g.terminationHook != nil && g.terminationHook.RetainOnAbandon {
 		inst.Lifecycle = "Terminating:Retained"
 		if a := inst.termActivity; a != nil {
-			// Unverified against AWS: the activity's final status for a
-			// retained instance.
-			finishActivity(a, s.clock.Now())
-			a.StatusCode, a.StatusMessage = "Cancelled", "Instance retained: the termination lifecycle hook was abandoned."
+			a.StatusCode, a.Progress, a.EndTime = "Cancelled", 100, now
+			a.StatusMessage = "Instance retained: the termination lifecycle action was abandoned and the instance lifecycle policy retains it."
 		}
 		return
 	}
-	s.terminateNowLocked(inst, "Client.UserInitiatedShutdown", inst.termActivityCause())
+	act := inst.termActivity
+	s.shutDownLocked(inst, "Client.UserInitiatedShutdown")
+	inst.Lifecycle = "Terminating:Proceed"
+	if act != nil {
+		act.StatusCode, act.Progress = "InProgress", 75
+	}
 }
 
-func (inst *Instance) termActivityCause() string {
-	if inst.termActivity != nil {
-		return inst.termActivity.Cause
+// advanceHookLocked applies the default result of a held termination
+// whose heartbeat timeout has passed; it reports whether it did.
+func (s *Sim) advanceHookLocked(inst *Instance, now time.Time) bool {
+	if inst.Lifecycle != "Terminating:Wait" || inst.hookDeadline.IsZero() || now.Before(inst.hookDeadline) {
+		return false
 	}
-	return ""
+	result := "ABANDON"
+	if g := s.groups[inst.Group]; g != nil && g.terminationHook != nil {
+		result = g.terminationHook.DefaultResult
+	}
+	s.completeTerminationLocked(inst, result, now)
+	return true
+}
+
+// Options.TerminateBatch values.
+const (
+	// TerminateBatchValidationError: the batch form's parameters are
+	// ignored, so the call has no InstanceId: ValidationError, as AWS's own
+	// older API answers.
+	TerminateBatchValidationError = "validation-error"
+	// TerminateBatchServerError: a compatible endpoint that fails the call
+	// with a 500 InternalFailure.
+	TerminateBatchServerError = "server-error"
+)
+
+// SetTerminateBatch switches the batch form of
+// TerminateInstanceInAutoScalingGroup on ("") or off (see
+// Options.TerminateBatch).
+func (s *Sim) SetTerminateBatch(mode string) error {
+	if mode != "" && mode != TerminateBatchValidationError && mode != TerminateBatchServerError {
+		return fmt.Errorf("awssim: terminate batch mode %q is not \"\", %q or %q", mode, TerminateBatchValidationError, TerminateBatchServerError)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.opts.TerminateBatch = mode
+	return nil
 }
 
 // SetDesiredExternally sets a group's desired capacity as an operator, a

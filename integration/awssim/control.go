@@ -360,15 +360,21 @@ var controlRoutes = []controlRoute{
 	}},
 	{"POST", "/_sim/termination-hook", func(s *Sim, hr *http.Request) (any, error) {
 		b, err := decode[struct {
-			Group string           `json:"group"`
-			Hook  *TerminationHook `json:"hook"`
+			Group            string       `json:"group"`
+			Remove           bool         `json:"remove"`
+			HeartbeatTimeout jsonDuration `json:"heartbeat_timeout"`
+			DefaultResult    string       `json:"default_result"`
+			RetainOnAbandon  bool         `json:"retain_on_abandon"`
 		}](hr)
 		if err != nil {
 			return nil, err
 		}
-		return nil, s.SetTerminationHook(b.Group, b.Hook)
+		if b.Remove {
+			return nil, s.SetTerminationHook(b.Group, nil)
+		}
+		return nil, s.SetTerminationHook(b.Group, &TerminationHook{HeartbeatTimeout: time.Duration(b.HeartbeatTimeout), DefaultResult: b.DefaultResult, RetainOnAbandon: b.RetainOnAbandon})
 	}},
-	{"POST", "/_sim/lifecycle-action", func(s *Sim, hr *http.Request) (any, error) {
+	{"POST", "/_sim/complete-termination", func(s *Sim, hr *http.Request) (any, error) {
 		b, err := decode[struct {
 			InstanceID string `json:"instance_id"`
 			Result     string `json:"result"`
@@ -376,7 +382,7 @@ var controlRoutes = []controlRoute{
 		if err != nil {
 			return nil, err
 		}
-		return nil, s.CompleteLifecycleAction(b.InstanceID, b.Result)
+		return nil, s.CompleteTermination(b.InstanceID, b.Result)
 	}},
 	{"POST", "/_sim/desired", func(s *Sim, hr *http.Request) (any, error) {
 		b, err := decode[struct {
@@ -387,6 +393,15 @@ var controlRoutes = []controlRoute{
 			return nil, err
 		}
 		return nil, s.SetDesiredExternally(b.Group, b.Desired)
+	}},
+	{"POST", "/_sim/terminate-batch", func(s *Sim, hr *http.Request) (any, error) {
+		b, err := decode[struct {
+			Mode string `json:"mode"`
+		}](hr)
+		if err != nil {
+			return nil, err
+		}
+		return nil, s.SetTerminateBatch(b.Mode)
 	}},
 	{"POST", "/_sim/faults", func(s *Sim, hr *http.Request) (any, error) {
 		f, err := decode[Fault](hr)

@@ -173,28 +173,31 @@ func (s *Sim) publishStateChangeLocked(inst *Instance) {
 // a health-check replacement, as AWS does.
 func (s *Sim) terminateInstanceLocked(inst *Instance, reason string) {
 	now := s.clock.Now()
-	// EC2 itself is stopping the instance: no lifecycle hook holds it.
-	s.terminateNowLocked(inst, reason, fmt.Sprintf("At %s an instance was taken out of service in response to an EC2 health check indicating it has been terminated or stopped.", asgTime(now)))
+	s.terminateLocked(inst, reason, fmt.Sprintf("At %s an instance was taken out of service in response to an EC2 health check indicating it has been terminated or stopped.", asgTime(now)))
 }
 
-// terminateLocked is the group (or AWS) deciding to terminate inst: a
-// termination lifecycle hook may hold it in Terminating:Wait first (see
-// autoscaling_hooks.go); otherwise it is terminateNowLocked.
-func (s *Sim) terminateLocked(inst *Instance, reason, cause string) *Activity {
-	if act, held := s.holdTerminationLocked(inst, reason, cause); held {
-		return act
-	}
-	return s.terminateNowLocked(inst, reason, cause)
-}
-
-// terminateNowLocked terminates inst and, for a group member, records the
+// terminateLocked terminates inst and, for a group member, records the
 // terminate activity with the given cause. It returns that activity (the
 // existing one when the instance is already terminating).
-func (s *Sim) terminateNowLocked(inst *Instance, reason, cause string) *Activity {
+func (s *Sim) terminateLocked(inst *Instance, reason, cause string) *Activity {
 	if inst.State == "shutting-down" || inst.State == "terminated" {
 		return inst.termActivity
 	}
+	s.shutDownLocked(inst, reason)
+	if g := s.groups[inst.Group]; g != nil && g.members[inst.ID] != nil {
+		inst.Lifecycle = "Terminating"
+		act := s.addActivityLocked(g, "Terminating EC2 instance: "+inst.ID, cause, inst)
+		act.StatusCode, act.Progress = "InProgress", 0
+		inst.termActivity = act
+	}
+	return inst.termActivity
+}
+
+// shutDownLocked starts the EC2 side of a termination: shutting-down, the
+// spot request closed; reason is the EC2 StateReason code.
+func (s *Sim) shutDownLocked(inst *Instance, reason string) {
 	now := s.clock.Now()
+	inst.hookDeadline = time.Time{}
 	inst.StateReason = reason
 	inst.terminateAt = now.Add(s.opts.TerminateDelay)
 	inst.interruptAt = time.Time{}
@@ -210,18 +213,6 @@ func (s *Sim) terminateNowLocked(inst *Instance, reason, cause string) *Activity
 	if reason == "Server.SpotInstanceTermination" || reason == "Server.SpotInstanceShutdown" {
 		inst.poolReturned = true // reclaimed capacity is not given back
 	}
-	if g := s.groups[inst.Group]; g != nil && g.members[inst.ID] != nil {
-		if a := inst.termActivity; a != nil && inst.Lifecycle == "Terminating:Wait" {
-			// The lifecycle action ended: the held termination goes on.
-			inst.Lifecycle, a.StatusCode = "Terminating:Proceed", "InProgress"
-			return a
-		}
-		inst.Lifecycle = "Terminating"
-		act := s.addActivityLocked(g, "Terminating EC2 instance: "+inst.ID, cause, inst)
-		act.StatusCode, act.Progress = "InProgress", 0
-		inst.termActivity = act
-	}
-	return inst.termActivity
 }
 
 // advanceInstancesLocked applies every instance timer due by now.
@@ -254,12 +245,11 @@ func (s *Sim) advanceInstancesLocked(now time.Time) {
 			}
 			continue
 		}
-		if !inst.interruptAt.IsZero() && !now.Before(inst.interruptAt) && (inst.State == "running" || inst.State == "pending") {
-			s.interruptNowLocked(inst, now)
+		if s.advanceHookLocked(inst, now) {
 			continue
 		}
-		if !inst.hookUntil.IsZero() && !now.Before(inst.hookUntil) {
-			s.lifecycleHookTimeoutLocked(inst)
+		if !inst.interruptAt.IsZero() && !now.Before(inst.interruptAt) && (inst.State == "running" || inst.State == "pending") {
+			s.interruptNowLocked(inst, now)
 			continue
 		}
 		if inst.Lifecycle == "Pending" && inst.State == "running" && !now.Before(inst.inServiceAt) {

@@ -58,9 +58,9 @@ type Group struct {
 	// launchTokens makes LaunchInstances idempotent per ClientToken.
 	launchTokens map[string]any
 
-	// termHook is the group's termination lifecycle hook (nil = none);
-	// see autoscaling_hooks.go.
-	termHook *TerminationHook
+	// terminationHook holds terminations the group starts (see
+	// autoscaling_hooks.go); nil = none.
+	terminationHook *TerminationHook
 }
 
 // LaunchTemplateSpec names a launch template and version, as Auto Scaling
@@ -173,16 +173,15 @@ type Instance struct {
 	interruptAt        time.Time
 
 	inServiceAt time.Time // Pending → InService (group instances)
-	detachAt    time.Time // Detaching → Detached
+	// hookDeadline: a termination held by a lifecycle hook (Terminating:Wait)
+	// gets the hook's default result then; zero = held until completed.
+	hookDeadline time.Time
+	detachAt     time.Time // Detaching → Detached
 	// RebalanceRecommended is set by RecommendRebalance; with
 	// CapacityRebalance the group replaces the instance.
 	RebalanceRecommended bool
 	// azRebalanceFrom is the AZ an AZRebalance launch is meant to relieve.
 	azRebalanceFrom string
-
-	// hookUntil is when a termination held by a lifecycle hook
-	// (Terminating:Wait) times out; zero when not held.
-	hookUntil time.Time
 
 	launchActivity *Activity
 	termActivity   *Activity

@@ -228,7 +228,7 @@ func (s *Sim) reconcileGroupLocked(g *Group, now time.Time) {
 	if len(st.atRisk) > 0 && st.inServiceUnits >= g.Desired {
 		// CapacityRebalance: replacements are in service, retire the at-risk ones.
 		for _, inst := range st.atRisk {
-			s.terminateLocked(inst, "Client.UserInitiatedShutdown", fmt.Sprintf("At %s an instance was taken out of service in response to an EC2 instance rebalance recommendation.", asgTime(now)))
+			s.asgTerminateLocked(inst, fmt.Sprintf("At %s an instance was taken out of service in response to an EC2 instance rebalance recommendation.", asgTime(now)))
 		}
 	}
 
@@ -254,7 +254,7 @@ func (s *Sim) replaceUnhealthyLocked(g *Group, now time.Time) {
 	}
 	for _, inst := range g.members {
 		if inst.Health == "Unhealthy" && inst.Lifecycle == "InService" {
-			s.terminateLocked(inst, "Client.UserInitiatedShutdown", fmt.Sprintf("At %s an instance was taken out of service in response to a user health-check.", asgTime(now)))
+			s.asgTerminateLocked(inst, fmt.Sprintf("At %s an instance was taken out of service in response to a user health-check.", asgTime(now)))
 		}
 	}
 }
@@ -345,7 +345,7 @@ func (s *Sim) scaleInLocked(g *Group, st *groupStats, now time.Time) {
 			odUnits -= w
 		}
 		perAZ[victim.AZ]--
-		s.terminateLocked(victim, "Client.UserInitiatedShutdown", cause)
+		s.asgTerminateLocked(victim, cause)
 	}
 	g.protectedNoticeFor = -1
 }
@@ -407,7 +407,7 @@ func (s *Sim) finishAZRebalanceLocked(g *Group, now time.Time) {
 			}
 		}
 		if victim != nil {
-			s.terminateLocked(victim, "Client.UserInitiatedShutdown", fmt.Sprintf("At %s an instance was taken out of service in response to a rebalancing activity across Availability Zones.", asgTime(now)))
+			s.asgTerminateLocked(victim, fmt.Sprintf("At %s an instance was taken out of service in response to a rebalancing activity across Availability Zones.", asgTime(now)))
 		}
 	}
 }

@@ -36,6 +36,13 @@ type Options struct {
 	// (see SetThrottle). Off by default so ordinary tests are not flaky.
 	Throttle bool
 
+	// TerminateBatch makes TerminateInstanceInAutoScalingGroup behave like
+	// an endpoint without the 2026 batch form (InstanceIds and
+	// AutoScalingGroupName): "" accepts it; TerminateBatchValidationError
+	// or TerminateBatchServerError reject a call without InstanceId the way
+	// such an endpoint does (see SetTerminateBatch).
+	TerminateBatch string
+
 	// SSH, when set, starts an SSH host for every instance on its private
 	// address (see integration/sshhost).
 	SSH *SSHOptions

@@ -2,6 +2,7 @@ package property_test
 
 import (
 	"strings"
+	"time"
 
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/awssim"
 )
@@ -61,16 +62,16 @@ func (w *world) event(kind string) bool {
 		}
 	case "hook-on":
 		if !w.hooked {
-			w.hooked = w.sim.SetTerminationHook(groupName, &awssim.TerminationHook{RetainOnAbandon: true}) == nil
+			w.hooked = w.sim.SetTerminationHook(groupName, &awssim.TerminationHook{HeartbeatTimeout: time.Hour, RetainOnAbandon: true}) == nil
 			ok = w.hooked && w.eventNote(kind, "")
 		}
 	case "hook-abandon":
 		if i, found := w.pick(func(i awssim.Instance) bool { return i.Lifecycle == "Terminating:Wait" }); found {
-			ok = w.sim.CompleteLifecycleAction(i.ID, "ABANDON") == nil && w.eventNote(kind, i.ID)
+			ok = w.sim.CompleteTermination(i.ID, "ABANDON") == nil && w.eventNote(kind, i.ID)
 		}
 	case "hook-continue":
 		if i, found := w.pick(func(i awssim.Instance) bool { return i.Lifecycle == "Terminating:Wait" }); found {
-			ok = w.sim.CompleteLifecycleAction(i.ID, "CONTINUE") == nil && w.eventNote(kind, i.ID)
+			ok = w.sim.CompleteTermination(i.ID, "CONTINUE") == nil && w.eventNote(kind, i.ID)
 		}
 	case "hook-off":
 		if w.hooked {
@@ -141,7 +142,7 @@ func (w *world) endEvents() {
 	}
 	for _, i := range w.members() {
 		if i.Lifecycle == "Terminating:Wait" {
-			if w.sim.CompleteLifecycleAction(i.ID, "ABANDON") == nil {
+			if w.sim.CompleteTermination(i.ID, "ABANDON") == nil {
 				w.stats.events["hook-abandon"]++
 				w.note("EVENT hook-abandon %s (end of events)", i.ID)
 			}
