@@ -38,6 +38,9 @@ type GroupOptions struct {
 	// PasswordPollAttempts bounds the GetPasswordData calls of one
 	// WindowsPassword; 0 = DefaultPasswordPollAttempts.
 	PasswordPollAttempts int
+	// ReadyWhen is when an InService member may get a job (readiness.go);
+	// "" = ReadyRunning.
+	ReadyWhen ReadyWhen
 }
 
 // Group manages one Auto Scaling group.
@@ -75,6 +78,9 @@ type Group struct {
 
 	details   detailsCache
 	passwords passwordCache
+
+	readyWhen ReadyWhen
+	gate      *statusGate // ReadyStatusOK only
 }
 
 // NewGroup returns a Group; it makes no API calls.
@@ -109,6 +115,10 @@ func NewGroup(o GroupOptions) *Group {
 	}
 	g.details.init()
 	g.passwords.init()
+	g.readyWhen = o.ReadyWhen
+	if g.readyWhen == ReadyStatusOK {
+		g.gate = &statusGate{passed: map[string]bool{}}
+	}
 	return g
 }
 

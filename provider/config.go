@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/ec2spot"
 )
 
 // Config is plugin_config. The first four keys are those of GitLab's AWS
@@ -32,6 +34,9 @@ type Config struct {
 	OnDemandFallback     *OnDemandFallback `json:"on_demand_fallback"`
 	Fleet                *Fleet            `json:"fleet"`
 	LaunchMode           string            `json:"launch_mode"`
+
+	// ReadyWhen gates running on boot readiness (readiness.go).
+	ReadyWhen string `json:"ready_when"`
 
 	// API budgets (config_ratelimits.go).
 	APIRateLimits *APIRateLimits `json:"api_rate_limits"`
@@ -74,6 +79,7 @@ var configFields = []field{
 	{"on_demand_fallback", nil}, // tables: decoded key by key, see decodeTable
 	{"fleet", nil},
 	{"launch_mode", func(c *Config, r json.RawMessage) error { return decodeValue(r, &c.LaunchMode) }},
+	{"ready_when", func(c *Config, r json.RawMessage) error { return decodeValue(r, &c.ReadyWhen) }},
 	{"api_rate_limits", nil},
 	{"api_rate_bursts", nil},
 }
@@ -278,6 +284,7 @@ const (
 	// the provisioner loop for good.
 	DefaultAPICallTimeout = 30 * time.Second
 	DefaultSessionName    = "fleeting-plugin-ec2spot"
+	DefaultReadyWhen      = string(ec2spot.ReadyRunning)
 )
 
 func (c *Config) applyDefaults() {
@@ -294,6 +301,9 @@ func (c *Config) applyDefaults() {
 	c.CredentialsFile = expandHome(c.CredentialsFile)
 	if c.AssumeRole != nil && c.AssumeRole.SessionName == "" {
 		c.AssumeRole.SessionName = DefaultSessionName
+	}
+	if c.ReadyWhen == "" {
+		c.ReadyWhen = DefaultReadyWhen
 	}
 	c.applySpotDefaults()
 	c.applyRateLimitDefaults()
@@ -370,5 +380,6 @@ func (c *Config) validate() []error {
 		invalid("api_call_timeout", "%s (want between 1s and 10m)", d)
 	}
 	errs = append(errs, c.validateRateLimits()...)
+	errs = append(errs, c.validateReadyWhen()...)
 	return append(errs, c.validateSpot()...)
 }

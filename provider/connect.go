@@ -42,6 +42,9 @@ func (g *InstanceGroup) ConnectInfo(ctx context.Context, id string) (provider.Co
 	if v := g.spotFeatures().Verdict(id); v.Deleting {
 		return provider.ConnectInfo{}, fmt.Errorf("connect info for %s: AWS is taking the instance: %s", id, v.Reason)
 	}
+	if why := group.NotReadyReason(id); why != "" {
+		return provider.ConnectInfo{}, fmt.Errorf("connect info for %s: not ready for jobs: %s", id, why)
+	}
 
 	d, err := group.Details(ctx, id)
 	if err != nil {

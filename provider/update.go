@@ -33,10 +33,14 @@ func (g *InstanceGroup) Update(ctx context.Context, fn func(id string, state pro
 			"expected_desired_capacity", drift.Expected, "observed_desired_capacity", drift.Observed)
 	}
 	spot.ObservePolled(ctx, snap, poll)
+	notReady, err := group.NotReady(ctx, snap)
+	if err != nil {
+		log.Error("checking the status checks of new instances failed; they stay creating until the next update", "error", err)
+	}
 	for _, inst := range snap.Instances {
 		state, ok := stateFor(log, inst)
 		if ok {
-			fn(inst.ID, spotState(spot, inst.ID, state))
+			fn(inst.ID, spotState(spot, inst.ID, gated(notReady, inst.ID, state)))
 		}
 	}
 	// Reported deleting, so something must really remove them.

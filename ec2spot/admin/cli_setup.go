@@ -17,7 +17,8 @@ const setupUsage = `Usage: fleeting-plugin-ec2spot setup [--config FILE] [flags]
 Creates or updates, idempotently, a spot Auto Scaling group for GitLab
 Runner: launch template, group with a mixed instances policy, scale-in
 protection, AZRebalance suspended, no scaling policies, tags and, with
---interruption-queue, the SQS queue and EventBridge rules. Prints the plan,
+--interruption-queue, the SQS queue and EventBridge rules; with --ready-hook,
+the launch lifecycle hook of ready_when = "lifecycle-hook". Prints the plan,
 applies it (not with --dry-run), then the config.toml snippet and the
 runner manager's IAM policy.
 
@@ -94,13 +95,23 @@ func (c CLI) setup(ctx context.Context, args []string) int {
 	return ExitOK
 }
 
+func readyWhenFor(s Spec) string {
+	if s.ReadyHook {
+		return string(ec2spot.ReadyLifecycleHook)
+	}
+	return ""
+}
+
 func (c CLI) printResult(plan *Plan, username string) {
 	w := c.Stdout
 	fmt.Fprintf(w, "\nAdd this to the [[runners]] entry of config.toml:\n\n")
 	WriteSnippet(w, SnippetOptions{
 		Group: plan.Spec.Name, Region: plan.Region, QueueURL: plan.QueueURL(), QueueKey: "interruption_queue_url",
-		MaxSize: plan.Spec.MaxSize, Windows: plan.Windows, Username: username,
+		MaxSize: plan.Spec.MaxSize, Windows: plan.Windows, Username: username, ReadyWhen: readyWhenFor(plan.Spec),
 	})
+	if plan.Spec.ReadyHook {
+		writeReadyHookHelp(w, plan)
+	}
 	policy, err := RunnerPolicy(plan.Region, plan.Account(), plan.Spec.Name, plan.QueueARN())
 	if err != nil {
 		fmt.Fprintf(c.Stderr, "setup: IAM policy: %v\n", err)

@@ -84,6 +84,7 @@ func (d *Doctor) Run(ctx context.Context) []Result {
 		d.checkTemplate(ctx)
 		d.checkZones()
 		d.checkActivities(ctx)
+		d.checkReadyHook(ctx)
 	}
 	d.checkQueue(ctx)
 	d.checkIAM(ctx)

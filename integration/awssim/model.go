@@ -57,6 +57,9 @@ type Group struct {
 
 	// launchTokens makes LaunchInstances idempotent per ClientToken.
 	launchTokens map[string]any
+
+	// lifecycleHooks by name (autoscaling_launch_hooks.go).
+	lifecycleHooks map[string]*LifecycleHook
 }
 
 // LaunchTemplateSpec names a launch template and version, as Auto Scaling
@@ -169,6 +172,8 @@ type Instance struct {
 	interruptAt        time.Time
 
 	inServiceAt time.Time // Pending → InService (group instances)
+	// launchWaits: the launch hooks holding it in Pending:Wait, by name.
+	launchWaits map[string]launchWait
 	detachAt    time.Time // Detaching → Detached
 	// RebalanceRecommended is set by RecommendRebalance; with
 	// CapacityRebalance the group replaces the instance.
