@@ -26,6 +26,7 @@ var configKeyMessages = map[string]struct {
 	"on_demand_fallback":     {`"2m"`, `want a table, got string "2m"`, ``, ``},
 	"fleet":                  {`["m5.large"]`, `want a table, got a list`, ``, ``},
 	"launch_mode":            {`false`, `want a string, got boolean false`, `"sync"`, `"sync" (want asynchronous or synchronous)`},
+	"ready_when":             {`true`, `want a string, got boolean true`, `"status_ok"`, `"status_ok" (did you mean "status-ok"? want running, status-ok, lifecycle-hook)`},
 	"api_rate_limits":        {`5`, `want a table, got number 5`, ``, ``},
 	"api_rate_bursts":        {`"20"`, `want a table, got string "20"`, ``, ``},
 

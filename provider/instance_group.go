@@ -82,8 +82,8 @@ func (g *InstanceGroup) Init(ctx context.Context, log hclog.Logger, settings pro
 		}
 	}
 	opts := ec2spot.GroupOptions{
-		Name:    cfg.Name,
-		Region:  g.region,
+		Name:      cfg.Name,
+		Region:    g.region,
 		Clients:   ec2spot.NewClients(awsCfg),
 		Key:       key,
 		ReadyWhen: ec2spot.ReadyWhen(cfg.ReadyWhen),

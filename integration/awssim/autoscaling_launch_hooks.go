@@ -271,7 +271,7 @@ func (s *Sim) holdForLaunchHooksLocked(g *Group, inst *Instance, now time.Time) 
 
 // finishLaunchWaitLocked ends one hook's hold on inst with result.
 func (s *Sim) finishLaunchWaitLocked(inst *Instance, hook, result string, now time.Time) {
-	delete(inst.launchWaits, hook)
+	delete(inst.launchWaits, hook) // emptied, not nil: still ours to proceed
 	if inst.Lifecycle != "Pending:Wait" {
 		return
 	}
@@ -296,13 +296,19 @@ func (s *Sim) finishLaunchWaitLocked(inst *Instance, hook, result string, now ti
 func (s *Sim) advanceLaunchHooksLocked(now time.Time) {
 	for _, g := range s.groups {
 		for _, inst := range g.members {
+			if inst.launchWaits == nil {
+				continue // never held (or a label set by SetLifecycleState)
+			}
 			switch inst.Lifecycle {
 			case "Pending:Wait":
 				s.advanceLaunchWaitLocked(g, inst, now)
 			case "Pending:Proceed":
 				if inst.State == "running" {
+					inst.launchWaits = nil
 					s.enterServiceLocked(inst, now)
 				}
+			default:
+				inst.launchWaits = nil
 			}
 		}
 	}
