@@ -109,14 +109,14 @@ func (c CLI) printResult(plan *Plan, username string) {
 		Group: plan.Spec.Name, Region: plan.Region, QueueURL: plan.QueueURL(), QueueKey: "interruption_queue_url",
 		MaxSize: plan.Spec.MaxSize, Windows: plan.Windows, Username: username, ReadyWhen: readyWhenFor(plan.Spec),
 	})
-	if plan.Spec.ReadyHook {
-		writeReadyHookHelp(w, plan)
-	}
 	policy, err := RunnerPolicy(plan.Region, plan.Account(), plan.Spec.Name, plan.QueueARN())
 	if err != nil {
 		fmt.Fprintf(c.Stderr, "setup: IAM policy: %v\n", err)
 		return
 	}
 	fmt.Fprintf(w, "\nIAM policy for the runner manager:\n\n%s\n", policy.JSON())
+	if plan.Spec.ReadyHook {
+		writeReadyHookHelp(w, plan)
+	}
 	fmt.Fprintf(w, "\nThen run `gitlab-runner fleeting install` if the plugin is referenced from a registry, start the runner, and check with:\n  %s doctor --config /etc/gitlab-runner/config.toml\n", toolName)
 }
