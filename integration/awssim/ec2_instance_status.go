@@ -134,3 +134,16 @@ func (s *Sim) SetStatusCheckDelay(d time.Duration) {
 	defer s.mu.Unlock()
 	s.opts.StatusCheckDelay = max(d, 0)
 }
+
+// StatusOKAt is when the instance's status checks pass (or passed): the
+// time it runs plus the current StatusCheckDelay; false for an unknown
+// instance.
+func (s *Sim) StatusOKAt(id string) (time.Time, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	inst := s.instances[id]
+	if inst == nil {
+		return time.Time{}, false
+	}
+	return inst.runningAt.Add(s.opts.StatusCheckDelay), true
+}
