@@ -1,15 +1,20 @@
 package provider
 
 import (
+	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/BurntSushi/toml"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"gitlab.com/gitlab-org/fleeting/fleeting/provider"
 
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/ec2spot"
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/awssim"
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/readme"
 )
 
 // initWithConfig creates the group and initialises a plugin with the given
@@ -218,5 +223,59 @@ func TestReadyWhenLifecycleHookReportsCreatingUntilTheInstanceCompletesTheHook(t
 	}
 	if n := s.CallCount("ec2", "DescribeInstanceStatus"); n != 0 {
 		t.Errorf("lifecycle-hook mode made %d DescribeInstanceStatus calls", n)
+	}
+}
+
+// The README's ready_when example goes through the runner's path (TOML →
+// JSON → the plugin's strict decoding), validates, and names a mode the
+// plugin accepts; the README documents every accepted value.
+func TestREADMEReadyWhenExampleIsValid(t *testing.T) {
+	blocks, err := readme.CodeBlocks("toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for _, b := range blocks {
+		if !strings.Contains(b, "ready_when") || strings.Contains(b, "[[runners]]") {
+			continue
+		}
+		found++
+		var doc struct {
+			Runners struct {
+				Autoscaler struct {
+					PluginConfig map[string]any `toml:"plugin_config"`
+				}
+			}
+		}
+		if _, err := toml.Decode(b, &doc); err != nil {
+			t.Fatalf("README ready_when example does not parse: %v\n%s", err, b)
+		}
+		raw, err := json.Marshal(doc.Runners.Autoscaler.PluginConfig)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var g InstanceGroup
+		if err := json.Unmarshal(raw, &g); err != nil || len(g.configErrs) > 0 {
+			t.Fatalf("plugin_config %s: %v %v", raw, err, g.configErrs)
+		}
+		g.config.applyDefaults()
+		if errs := g.config.validate(); len(errs) > 0 {
+			t.Fatalf("plugin_config %s invalid: %v", raw, errs)
+		}
+		if g.config.ReadyWhen != string(ec2spot.ReadyStatusOK) {
+			t.Errorf("the example sets ready_when = %q, want the status-ok example", g.config.ReadyWhen)
+		}
+	}
+	if found != 1 {
+		t.Fatalf("README has %d plugin_config examples with ready_when, want 1", found)
+	}
+	text, err := os.ReadFile(readme.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range ec2spot.ReadyWhenValues {
+		if !strings.Contains(string(text), "| `"+string(v)+"`") {
+			t.Errorf("README's readiness table has no row for %q", v)
+		}
 	}
 }
