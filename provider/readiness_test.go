@@ -162,13 +162,18 @@ func TestReadyWhenStatusOKKeepsInstancesCreatingWhenTheCheckFails(t *testing.T) 
 	}
 }
 
-// No instances: no DescribeInstanceStatus at all.
+// No instances: no DescribeInstanceStatus at all after Init's one DryRun
+// permission probe.
 func TestReadyWhenStatusOKCallsNothingWithoutWaitingInstances(t *testing.T) {
 	s := fastSim(t, awssim.Options{})
 	p, err := initWithConfig(t, s, awssim.GroupSpec{MaxSize: 2}, provider.Settings{}, map[string]any{"ready_when": "status-ok"})
 	if err != nil {
 		t.Fatalf("Init: %v", err)
 	}
+	if n := s.CallCount("ec2", "DescribeInstanceStatus"); n != 1 {
+		t.Fatalf("Init made %d DescribeInstanceStatus calls, want its one permission probe", n)
+	}
+	s.ResetCalls()
 	for range 3 {
 		p.states(t)
 	}
@@ -277,5 +282,31 @@ func TestREADMEReadyWhenExampleIsValid(t *testing.T) {
 		if !strings.Contains(string(text), "| `"+string(v)+"`") {
 			t.Errorf("README's readiness table has no row for %q", v)
 		}
+	}
+}
+
+// A gate the runner manager may not read would hold every instance
+// creating for good, so Init names the denied action instead; in the
+// default mode the action is neither needed nor probed.
+func TestReadyWhenInitFailsWhenTheGateCannotBeRead(t *testing.T) {
+	for _, tc := range []struct{ mode, service, action string }{
+		{"status-ok", "ec2", "DescribeInstanceStatus"},
+		{"lifecycle-hook", "autoscaling", "DescribeLifecycleHooks"},
+		{"running", "ec2", "DescribeInstanceStatus"},
+	} {
+		t.Run(tc.mode, func(t *testing.T) {
+			s := fastSim(t, awssim.Options{})
+			denyAccess(s, tc.service, tc.action)
+			_, err := initWithConfig(t, s, awssim.GroupSpec{MaxSize: 2}, provider.Settings{}, map[string]any{"ready_when": tc.mode})
+			if tc.mode == "running" {
+				if err != nil || s.CallCount(tc.service, tc.action) != 0 {
+					t.Fatalf("Init with ready_when = running: %v, %d calls of %s", err, s.CallCount(tc.service, tc.action), tc.action)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.service+":"+tc.action) || !strings.Contains(err.Error(), "missing IAM permissions") {
+				t.Fatalf("Init with %s denied: %v", tc.action, err)
+			}
+		})
 	}
 }
