@@ -139,3 +139,16 @@ func shellQuote(s string) string {
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
+
+// CompleteHookPowerShell is CompleteHookCommand for Windows user data
+// (<powershell>), with the AWS CLI.
+func CompleteHookPowerShell(group, hook string) []string {
+	const imds = "http://169.254.169.254/latest"
+	psQuote := func(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+	return []string{
+		`$token = Invoke-RestMethod -Method Put -Uri ` + imds + `/api/token -Headers @{'X-aws-ec2-metadata-token-ttl-seconds' = '300'}`,
+		`$id = Invoke-RestMethod -Uri ` + imds + `/meta-data/instance-id -Headers @{'X-aws-ec2-metadata-token' = $token}`,
+		`$region = Invoke-RestMethod -Uri ` + imds + `/meta-data/placement/region -Headers @{'X-aws-ec2-metadata-token' = $token}`,
+		`aws autoscaling complete-lifecycle-action --lifecycle-action-result CONTINUE --instance-id $id --region $region --lifecycle-hook-name ` + psQuote(hook) + ` --auto-scaling-group-name ` + psQuote(group),
+	}
+}

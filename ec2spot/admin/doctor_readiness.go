@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/ec2spot"
 )
@@ -30,6 +31,17 @@ func (d *Doctor) checkReadyHook(ctx context.Context) {
 		return
 	}
 	findings := ec2spot.CheckLaunchHooks(name, hooks)
+	for _, h := range hooks {
+		// Launches that came close to the timeout: the next slow boot is
+		// abandoned (or put in service unready).
+		if d.slowestLaunch > 0 && d.slowestLaunch*5 >= h.HeartbeatTimeout*4 {
+			findings = append(findings, ec2spot.Finding{Severity: ec2spot.SeverityWarning, Check: check,
+				Problem: fmt.Sprintf("recent launches took up to %s to come in service, close to launch hook %s's heartbeat timeout %s",
+					d.slowestLaunch.Round(time.Second), h.Name, h.HeartbeatTimeout),
+				Fix: fmt.Sprintf("aws autoscaling put-lifecycle-hook --auto-scaling-group-name %s --lifecycle-hook-name %s --heartbeat-timeout %d",
+					name, h.Name, int(min(2*d.slowestLaunch, 2*time.Hour).Round(time.Minute).Seconds()))})
+		}
+	}
 	for _, f := range findings {
 		d.addFinding(f)
 	}

@@ -70,15 +70,21 @@ func (p *Plan) planReadyHook(ctx context.Context) error {
 func writeReadyHookHelp(w io.Writer, plan *Plan) {
 	group, hook := plan.Spec.Name, ec2spot.DefaultReadyHookName
 	fmt.Fprintf(w, "\nEnd the instances' user data (after everything a job needs is installed) with:\n\n")
-	lines := ec2spot.CompleteHookCommand(group, hook)
-	for i, l := range lines {
-		if i > 0 {
-			l = "  " + l
+	if plan.Windows {
+		for _, l := range ec2spot.CompleteHookPowerShell(group, hook) {
+			fmt.Fprintf(w, "%s\n", l)
 		}
-		if i < len(lines)-1 && !strings.HasSuffix(l, "&&") {
-			l += ` \`
+	} else {
+		lines := ec2spot.CompleteHookCommand(group, hook)
+		for i, l := range lines {
+			if i > 0 {
+				l = "  " + l
+			}
+			if i < len(lines)-1 && !strings.HasSuffix(l, "&&") {
+				l += ` \`
+			}
+			fmt.Fprintf(w, "%s\n", l)
 		}
-		fmt.Fprintf(w, "%s\n", l)
 	}
 	account := plan.Account()
 	if account == "" {
@@ -87,7 +93,11 @@ func writeReadyHookHelp(w io.Writer, plan *Plan) {
 	fmt.Fprintf(w, "\nThe instances' own role (their instance profile, not the runner manager) needs:\n\n")
 	fmt.Fprintf(w, `  {"Effect": "Allow", "Action": "autoscaling:CompleteLifecycleAction", "Resource": "arn:%s:autoscaling:%s:%s:autoScalingGroup:*:autoScalingGroupName/%s"}`+"\n",
 		partition(plan.Region), plan.Region, account, group)
-	fmt.Fprintf(w, "\nThe AMI needs the AWS CLI and curl. An instance that does not complete the hook within %s is terminated and replaced.\n", plan.Spec.ReadyHookTimeout)
+	tools := "the AWS CLI and curl"
+	if plan.Windows {
+		tools = "the AWS CLI"
+	}
+	fmt.Fprintf(w, "\nThe AMI needs %s. An instance that does not complete the hook within %s is terminated and replaced.\n", tools, plan.Spec.ReadyHookTimeout)
 	if len(plan.Spec.UserData) > 0 && !strings.Contains(string(plan.Spec.UserData), "complete-lifecycle-action") {
 		fmt.Fprintf(w, "warning: --user-data does not run complete-lifecycle-action yet: every instance would be abandoned at the timeout.\n")
 	}

@@ -2,8 +2,10 @@ package admin_test
 
 import (
 	"context"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
@@ -67,6 +69,13 @@ func TestSetupReadyHook(t *testing.T) {
 		t.Fatalf("doctor after setup --ready-hook (exit %d):\n%s", d.code, d.stdout)
 	}
 
+	win := runCLI(t, cfg, setupArgs("--ready-hook", "--dry-run", "--ami", awssim.ImageWindowsAMD64)...)
+	if !strings.Contains(win.stdout, "$token = Invoke-RestMethod -Method Put -Uri http://169.254.169.254/latest/api/token") ||
+		!strings.Contains(win.stdout, "aws autoscaling complete-lifecycle-action --lifecycle-action-result CONTINUE --instance-id $id --region $region --lifecycle-hook-name 'fleeting-ready' --auto-scaling-group-name 'runners'") ||
+		strings.Contains(win.stdout, "curl") {
+		t.Errorf("Windows user data:\n%s", win.stdout)
+	}
+
 	bad := runCLI(t, cfg, setupArgs("--ready-hook", "--ready-hook-timeout", "5s")...)
 	if bad.code != admin.ExitUsage || !strings.Contains(bad.stderr, "--ready-hook-timeout: 5s: AWS accepts whole seconds from 30s to 2h") {
 		t.Fatalf("5s timeout: exit %d %s", bad.code, bad.stderr)
@@ -113,5 +122,38 @@ func TestDoctorChecksTheLaunchHook(t *testing.T) {
 	if len(warns) != 2 || !strings.Contains(all, "default result CONTINUE") || !strings.Contains(all, "--default-result ABANDON") ||
 		!strings.Contains(all, "times out after 1m0s") || !strings.Contains(all, "--heartbeat-timeout 900") {
 		t.Fatalf("CONTINUE hook with a 60 s timeout:\n%s", all)
+	}
+}
+
+// doctor compares the hook's timeout with how long recent launches took
+// to come in service (the hook wait included).
+func TestDoctorWarnsWhenLaunchesComeCloseToTheHookTimeout(t *testing.T) {
+	w := setUp(t)
+	w.target.Plugin.ReadyWhen = "lifecycle-hook"
+	ctx := context.Background()
+	w.must(w.asg().PutLifecycleHook(ctx, &autoscaling.PutLifecycleHookInput{
+		AutoScalingGroupName: aws.String("runners"), LifecycleHookName: aws.String("fleeting-ready"),
+		LifecycleTransition: aws.String(ec2spot.LaunchTransition), HeartbeatTimeout: aws.Int32(30), DefaultResult: aws.String("CONTINUE"),
+	}))
+	w.sim.SetUserDataDelay(10 * time.Second) // boot 22.5 s + 10 s of user data: past the timeout
+	w.must(w.asg().SetDesiredCapacity(ctx, &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: aws.String("runners"), DesiredCapacity: aws.Int32(1)}))
+	waitFor(t, "an instance in service", func() bool {
+		for _, i := range w.sim.Instances() {
+			if i.Lifecycle == "InService" {
+				return true
+			}
+		}
+		return false
+	})
+	var got []string
+	for _, r := range w.doctor() {
+		if r.Check == ec2spot.CheckLaunchHook {
+			got = append(got, r.String())
+		}
+	}
+	all := strings.Join(got, "\n")
+	// The launch took the 30 s timeout (to the second, as activities tell).
+	if !regexp.MustCompile(`recent launches took up to 3[0-3]s to come in service, close to launch hook fleeting-ready's heartbeat timeout 30s; fix: .* --heartbeat-timeout 60\b`).MatchString(all) {
+		t.Fatalf("launch hook results:\n%s", all)
 	}
 }
