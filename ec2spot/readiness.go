@@ -47,19 +47,7 @@ func (g *Group) NotReady(ctx context.Context, snap *Snapshot) (map[string]bool, 
 	if g.gate == nil {
 		return nil, nil
 	}
-	g.gate.mu.Lock()
-	defer g.gate.mu.Unlock()
-	var pending []string
-	for id := range g.gate.passed {
-		if _, ok := snap.Instance(id); !ok {
-			delete(g.gate.passed, id) // left the group
-		}
-	}
-	for _, i := range snap.Instances {
-		if i.Phase == PhaseInService && !g.gate.passed[i.ID] {
-			pending = append(pending, i.ID)
-		}
-	}
+	pending := g.gate.pending(snap)
 	if len(pending) == 0 {
 		return nil, nil
 	}
@@ -67,17 +55,39 @@ func (g *Group) NotReady(ctx context.Context, snap *Snapshot) (map[string]bool, 
 	for _, id := range pending {
 		notReady[id] = true
 	}
+	// The lock is not held across the calls: ConnectInfo reads the gate.
 	for ids := range slices.Chunk(pending, statusBatch) {
 		ok, err := describeStatusOK(ctx, g.clients.EC2, ids)
 		if err != nil {
 			return notReady, err
 		}
+		g.gate.mu.Lock()
 		for _, id := range ok {
 			g.gate.passed[id] = true
 			delete(notReady, id)
 		}
+		g.gate.mu.Unlock()
 	}
 	return notReady, nil
+}
+
+// pending forgets members that left and lists the in-service ones not
+// seen to pass yet.
+func (s *statusGate) pending(snap *Snapshot) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id := range s.passed {
+		if _, ok := snap.Instance(id); !ok {
+			delete(s.passed, id) // left the group
+		}
+	}
+	var pending []string
+	for _, i := range snap.Instances {
+		if i.Phase == PhaseInService && !s.passed[i.ID] {
+			pending = append(pending, i.ID)
+		}
+	}
+	return pending
 }
 
 // NotReadyReason says why a member must not be connected to yet ("" when
