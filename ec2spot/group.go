@@ -117,7 +117,7 @@ func NewGroup(o GroupOptions) *Group {
 	g.passwords.init()
 	g.readyWhen = o.ReadyWhen
 	if g.readyWhen == ReadyStatusOK {
-		g.gate = &statusGate{passed: map[string]bool{}}
+		g.gate = &statusGate{passed: map[string]bool{}, impaired: map[string]bool{}}
 	}
 	return g
 }

@@ -36,6 +36,9 @@ const statusBatch = 100
 type statusGate struct {
 	mu     sync.Mutex
 	passed map[string]bool
+	// impaired: members seen with a failed check → reported by
+	// NewlyImpaired yet.
+	impaired map[string]bool
 }
 
 // NotReady returns the InService members that must not get a job yet:
@@ -57,7 +60,7 @@ func (g *Group) NotReady(ctx context.Context, snap *Snapshot) (map[string]bool, 
 	}
 	// The lock is not held across the calls: ConnectInfo reads the gate.
 	for ids := range slices.Chunk(pending, statusBatch) {
-		ok, err := describeStatusOK(ctx, g.clients.EC2, ids)
+		ok, impaired, err := describeStatus(ctx, g.clients.EC2, ids)
 		if err != nil {
 			return notReady, err
 		}
@@ -65,6 +68,11 @@ func (g *Group) NotReady(ctx context.Context, snap *Snapshot) (map[string]bool, 
 		for _, id := range ok {
 			g.gate.passed[id] = true
 			delete(notReady, id)
+		}
+		for _, id := range impaired {
+			if _, seen := g.gate.impaired[id]; !seen {
+				g.gate.impaired[id] = false
+			}
 		}
 		g.gate.mu.Unlock()
 	}
@@ -76,9 +84,11 @@ func (g *Group) NotReady(ctx context.Context, snap *Snapshot) (map[string]bool, 
 func (s *statusGate) pending(snap *Snapshot) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for id := range s.passed {
-		if _, ok := snap.Instance(id); !ok {
-			delete(s.passed, id) // left the group
+	for _, m := range []map[string]bool{s.passed, s.impaired} {
+		for id := range m {
+			if _, ok := snap.Instance(id); !ok {
+				delete(m, id) // left the group
+			}
 		}
 	}
 	var pending []string
@@ -88,6 +98,26 @@ func (s *statusGate) pending(snap *Snapshot) []string {
 		}
 	}
 	return pending
+}
+
+// NewlyImpaired lists, once each, the waiting members whose instance or
+// system status check failed (impaired): they are never handed out, and
+// the group's EC2 health check is what replaces them.
+func (g *Group) NewlyImpaired() []string {
+	if g.gate == nil {
+		return nil
+	}
+	g.gate.mu.Lock()
+	defer g.gate.mu.Unlock()
+	var out []string
+	for id, reported := range g.gate.impaired {
+		if !reported {
+			g.gate.impaired[id] = true
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // NotReadyReason says why a member must not be connected to yet ("" when
@@ -112,30 +142,36 @@ func (g *Group) NotReadyReason(id string) string {
 	return ""
 }
 
-// describeStatusOK returns the ids whose instance and system status are
-// both ok. It filters on instance-id rather than naming InstanceIds: an id
+// describeStatus returns the ids whose instance and system status are
+// both ok, and those with either impaired. It filters on instance-id rather than naming InstanceIds: an id
 // EC2 does not know yet (eventual consistency after a launch) fails a call
 // that names it, but only drops out of a filter.
-func describeStatusOK(ctx context.Context, api EC2API, ids []string) ([]string, error) {
+func describeStatus(ctx context.Context, api EC2API, ids []string) (ok, impaired []string, err error) {
 	p := ec2.NewDescribeInstanceStatusPaginator(api, &ec2.DescribeInstanceStatusInput{
 		Filters:    []ec2types.Filter{{Name: aws.String("instance-id"), Values: ids}},
 		MaxResults: aws.Int32(1000),
 	})
-	var ok []string
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, explain("ec2:DescribeInstanceStatus", err)
+			return nil, nil, explain("ec2:DescribeInstanceStatus", err)
 		}
 		for _, s := range page.InstanceStatuses {
-			if statusOK(s.InstanceStatus) && statusOK(s.SystemStatus) {
-				ok = append(ok, aws.ToString(s.InstanceId))
+			id := aws.ToString(s.InstanceId)
+			switch {
+			case status(s.InstanceStatus) == ec2types.SummaryStatusOk && status(s.SystemStatus) == ec2types.SummaryStatusOk:
+				ok = append(ok, id)
+			case status(s.InstanceStatus) == ec2types.SummaryStatusImpaired || status(s.SystemStatus) == ec2types.SummaryStatusImpaired:
+				impaired = append(impaired, id)
 			}
 		}
 	}
-	return ok, nil
+	return ok, impaired, nil
 }
 
-func statusOK(s *ec2types.InstanceStatusSummary) bool {
-	return s != nil && s.Status == ec2types.SummaryStatusOk
+func status(s *ec2types.InstanceStatusSummary) ec2types.SummaryStatus {
+	if s == nil {
+		return ""
+	}
+	return s.Status
 }

@@ -61,6 +61,13 @@ func checkReadyHook(ctx context.Context, log hclog.Logger, group *ec2spot.Group,
 	return nil
 }
 
+// logImpaired warns once per instance whose status checks failed.
+func logImpaired(log hclog.Logger, group *ec2spot.Group) {
+	for _, id := range group.NewlyImpaired() {
+		log.Warn("instance failed its EC2 status checks (impaired): it stays creating and gets no job; the group's EC2 health check should replace it, terminate it if it stays (it bills)", "instance", id)
+	}
+}
+
 // gated holds a running member back as creating while the gate says it is
 // not ready.
 func gated(notReady map[string]bool, id string, state provider.State) provider.State {

@@ -310,3 +310,32 @@ func TestReadyWhenInitFailsWhenTheGateCannotBeRead(t *testing.T) {
 		})
 	}
 }
+
+// An instance whose status checks fail is never handed out, and the log
+// says so once, not at every Update.
+func TestReadyWhenStatusOKWarnsOnceAboutAnImpairedInstance(t *testing.T) {
+	s := fastSim(t, awssim.Options{StatusCheckDelay: -1})
+	p, err := initWithConfig(t, s, awssim.GroupSpec{MaxSize: 2, Desired: 1}, provider.Settings{}, map[string]any{"ready_when": "status-ok"})
+	if err != nil {
+		t.Fatalf("Init: %v", err)
+	}
+	waitSim(t, s, "an InService instance", allInState(1, "InService", "running"))
+	id := s.Instances()[0].ID
+	if err := s.SetStatusImpaired(id, true); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if st := p.states(t)[id]; st != provider.StateCreating {
+			t.Fatalf("impaired instance reported %s", st)
+		}
+	}
+	if n := strings.Count(p.log.String(), "instance failed its EC2 status checks (impaired)"); n != 1 {
+		t.Errorf("impaired warnings = %d, want 1:\n%s", n, p.log)
+	}
+	if err := s.SetStatusImpaired(id, false); err != nil {
+		t.Fatal(err)
+	}
+	if st := p.states(t)[id]; st != provider.StateRunning {
+		t.Fatalf("after recovering: %s", st)
+	}
+}

@@ -37,6 +37,7 @@ func (g *InstanceGroup) Update(ctx context.Context, fn func(id string, state pro
 	if err != nil {
 		log.Error("checking the status checks of new instances failed; they stay creating until the next update", "error", err)
 	}
+	logImpaired(log, group)
 	for _, inst := range snap.Instances {
 		state, ok := stateFor(log, inst)
 		if ok {

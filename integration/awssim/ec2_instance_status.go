@@ -2,6 +2,7 @@ package awssim
 
 import (
 	"encoding/xml"
+	"fmt"
 	"time"
 )
 
@@ -37,6 +38,8 @@ func (s *Sim) statusCheckLocked(inst *Instance, now time.Time) string {
 	switch {
 	case inst.State != "running":
 		return "not-applicable"
+	case s.impaired[inst.ID]:
+		return "impaired"
 	case now.Before(inst.runningAt.Add(s.opts.StatusCheckDelay)):
 		return "initializing"
 	default:
@@ -45,7 +48,7 @@ func (s *Sim) statusCheckLocked(inst *Instance, now time.Time) string {
 }
 
 func statusSummary(status string) statusSummaryXML {
-	detail := map[string]string{"ok": "passed", "initializing": "initializing"}[status]
+	detail := map[string]string{"ok": "passed", "initializing": "initializing", "impaired": "failed"}[status]
 	if detail == "" {
 		return statusSummaryXML{Status: status}
 	}
@@ -61,7 +64,7 @@ func instanceStatusField(now time.Time, s *Sim) ec2FieldFunc[*Instance] {
 		case "instance-status.status", "system-status.status":
 			return []string{s.statusCheckLocked(inst, now)}, true
 		case "instance-status.reachability", "system-status.reachability":
-			return []string{map[string]string{"ok": "passed", "initializing": "initializing"}[s.statusCheckLocked(inst, now)]}, true
+			return []string{map[string]string{"ok": "passed", "initializing": "initializing", "impaired": "failed"}[s.statusCheckLocked(inst, now)]}, true
 		case "instance-id", "instance-state-name", "instance-state-code", "availability-zone":
 			return instanceField(inst, name)
 		}
@@ -146,4 +149,24 @@ func (s *Sim) StatusOKAt(id string) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return inst.runningAt.Add(s.opts.StatusCheckDelay), true
+}
+
+// SetStatusImpaired makes an instance's status checks fail ("impaired")
+// or, with false, follow StatusCheckDelay again. Only DescribeInstanceStatus
+// changes: the group does not replace the instance on its own.
+func (s *Sim) SetStatusImpaired(id string, impaired bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.instances[id] == nil {
+		return fmt.Errorf("awssim: no instance %s", id)
+	}
+	if s.impaired == nil {
+		s.impaired = map[string]bool{}
+	}
+	if impaired {
+		s.impaired[id] = true
+	} else {
+		delete(s.impaired, id)
+	}
+	return nil
 }

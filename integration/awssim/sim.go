@@ -110,6 +110,9 @@ type Sim struct {
 	faults   faults
 	counters map[string]int // "service:Action" → calls received
 
+	// impaired: instances whose status checks fail (SetStatusImpaired).
+	impaired map[string]bool
+
 	seq    uint64 // id generator
 	nextIP uint32
 
