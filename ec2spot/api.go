@@ -22,6 +22,8 @@ import (
 type AutoScalingAPI interface {
 	DescribeAutoScalingGroups(ctx context.Context, params *autoscaling.DescribeAutoScalingGroupsInput, optFns ...func(*autoscaling.Options)) (*autoscaling.DescribeAutoScalingGroupsOutput, error)
 	DescribePolicies(ctx context.Context, params *autoscaling.DescribePoliciesInput, optFns ...func(*autoscaling.Options)) (*autoscaling.DescribePoliciesOutput, error)
+	// Init's check of the launch hook (ready_when = "lifecycle-hook").
+	DescribeLifecycleHooks(ctx context.Context, params *autoscaling.DescribeLifecycleHooksInput, optFns ...func(*autoscaling.Options)) (*autoscaling.DescribeLifecycleHooksOutput, error)
 	// Launch-failure explanations and the on-demand fallback.
 	DescribeScalingActivities(ctx context.Context, params *autoscaling.DescribeScalingActivitiesInput, optFns ...func(*autoscaling.Options)) (*autoscaling.DescribeScalingActivitiesOutput, error)
 	// The on-demand fallback (percentage and its record in a group tag)
@@ -41,6 +43,8 @@ type EC2API interface {
 	GetPasswordData(ctx context.Context, params *ec2.GetPasswordDataInput, optFns ...func(*ec2.Options)) (*ec2.GetPasswordDataOutput, error)
 	// Spot interruption notices, polled once per Update.
 	DescribeSpotInstanceRequests(ctx context.Context, params *ec2.DescribeSpotInstanceRequestsInput, optFns ...func(*ec2.Options)) (*ec2.DescribeSpotInstanceRequestsOutput, error)
+	// The readiness gate (ready_when = "status-ok"), while members wait.
+	DescribeInstanceStatus(ctx context.Context, params *ec2.DescribeInstanceStatusInput, optFns ...func(*ec2.Options)) (*ec2.DescribeInstanceStatusOutput, error)
 }
 
 // InstanceConnectAPI is the subset of the EC2 Instance Connect client the
@@ -68,6 +72,7 @@ var (
 	_ autoscaling.DescribePoliciesAPIClient          = AutoScalingAPI(nil)
 	_ autoscaling.DescribeScalingActivitiesAPIClient = AutoScalingAPI(nil)
 	_ ec2.DescribeSpotInstanceRequestsAPIClient      = EC2API(nil)
+	_ ec2.DescribeInstanceStatusAPIClient            = EC2API(nil)
 )
 
 // Clients bundles the service clients.

@@ -43,6 +43,9 @@ type GroupOptions struct {
 	// SettledReuse is how long RefreshUnlessSettled answers from a settled
 	// snapshot instead of describing the group; 0 = always describe.
 	SettledReuse time.Duration
+	// ReadyWhen is when an InService member may get a job (readiness.go);
+	// "" = ReadyRunning.
+	ReadyWhen ReadyWhen
 }
 
 // Group manages one Auto Scaling group.
@@ -97,6 +100,9 @@ type Group struct {
 
 	details   detailsCache
 	passwords passwordCache
+
+	readyWhen ReadyWhen
+	gate      *statusGate // ReadyStatusOK only
 }
 
 // NewGroup returns a Group; it makes no API calls.
@@ -134,6 +140,10 @@ func NewGroup(o GroupOptions) *Group {
 	}
 	g.details.init()
 	g.passwords.init()
+	g.readyWhen = o.ReadyWhen
+	if g.readyWhen == ReadyStatusOK {
+		g.gate = &statusGate{passed: map[string]bool{}, impaired: map[string]bool{}}
+	}
 	return g
 }
 

@@ -36,6 +36,9 @@ import (
 //	                                        ever reaches an instance; skipped without members
 //	autoscaling:DescribeScalingActivities   the group's latest activity (read)
 //	ec2:DescribeSpotInstanceRequests        DryRun
+//	ec2:DescribeInstanceStatus              DryRun (ready_when = "status-ok")
+//	autoscaling:DescribeLifecycleHooks      the group's hooks (read; ready_when =
+//	                                        "lifecycle-hook")
 //	autoscaling:UpdateAutoScalingGroup      the group's name and nothing else (a no-op)
 //	autoscaling:DeleteTags                  a tag key the group does not carry (a no-op)
 //	autoscaling:CreateOrUpdateTags          not probed: every call writes a tag
@@ -63,6 +66,8 @@ const (
 	ActionSendSSHPublicKey          = "ec2-instance-connect:SendSSHPublicKey"
 	ActionDescribeScalingActivities = "autoscaling:DescribeScalingActivities"
 	ActionDescribeSpotRequests      = "ec2:DescribeSpotInstanceRequests"
+	ActionDescribeInstanceStatus    = "ec2:DescribeInstanceStatus"
+	ActionDescribeLifecycleHooks    = "autoscaling:DescribeLifecycleHooks"
 	ActionUpdateGroup               = "autoscaling:UpdateAutoScalingGroup"
 	ActionDeleteTags                = "autoscaling:DeleteTags"
 	ActionCreateOrUpdateTags        = "autoscaling:CreateOrUpdateTags"
@@ -85,6 +90,10 @@ type PreflightOptions struct {
 	Queue bool
 	// SynchronousLaunch: instances are launched with LaunchInstances.
 	SynchronousLaunch bool
+	// StatusChecks: ready_when = "status-ok" reads instance status.
+	StatusChecks bool
+	// LaunchHook: ready_when = "lifecycle-hook" reads the group's hooks.
+	LaunchHook bool
 }
 
 // needed lists the actions o needs, in probe order.
@@ -108,6 +117,12 @@ func (o PreflightOptions) needed() []string {
 	}
 	if o.SynchronousLaunch {
 		a = append(a, ActionLaunchInstances)
+	}
+	if o.StatusChecks {
+		a = append(a, ActionDescribeInstanceStatus)
+	}
+	if o.LaunchHook {
+		a = append(a, ActionDescribeLifecycleHooks)
 	}
 	return a
 }
@@ -230,6 +245,10 @@ func (g *Group) Preflight(ctx context.Context, o PreflightOptions) (*PreflightRe
 			})
 		case ActionDescribeSpotRequests:
 			_, err = g.clients.EC2.DescribeSpotInstanceRequests(ctx, &ec2.DescribeSpotInstanceRequestsInput{DryRun: aws.Bool(true)})
+		case ActionDescribeInstanceStatus:
+			_, err = g.clients.EC2.DescribeInstanceStatus(ctx, &ec2.DescribeInstanceStatusInput{DryRun: aws.Bool(true)})
+		case ActionDescribeLifecycleHooks:
+			_, err = g.clients.AutoScaling.DescribeLifecycleHooks(ctx, &autoscaling.DescribeLifecycleHooksInput{AutoScalingGroupName: aws.String(g.name)})
 		case ActionUpdateGroup:
 			_, err = g.clients.AutoScaling.UpdateAutoScalingGroup(ctx, &autoscaling.UpdateAutoScalingGroupInput{
 				AutoScalingGroupName: aws.String(g.name),

@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/ec2spot"
 )
 
 // Config is plugin_config. The first four keys are those of GitLab's AWS
@@ -34,6 +36,9 @@ type Config struct {
 	LaunchMode           string            `json:"launch_mode"`
 	PollInterval         Duration          `json:"poll_interval"`
 	SpotCheckMaxAge      Duration          `json:"spot_check_max_age"`
+
+	// ReadyWhen gates running on boot readiness (readiness.go).
+	ReadyWhen string `json:"ready_when"`
 
 	// API budgets (config_ratelimits.go).
 	APIRateLimits *APIRateLimits `json:"api_rate_limits"`
@@ -81,6 +86,7 @@ var configFields = []field{
 	{"launch_mode", func(c *Config, r json.RawMessage) error { return decodeValue(r, &c.LaunchMode) }},
 	{"poll_interval", func(c *Config, r json.RawMessage) error { return decodeValue(r, &c.PollInterval) }},
 	{"spot_check_max_age", func(c *Config, r json.RawMessage) error { return decodeValue(r, &c.SpotCheckMaxAge) }},
+	{"ready_when", func(c *Config, r json.RawMessage) error { return decodeValue(r, &c.ReadyWhen) }},
 	{"api_rate_limits", nil},
 	{"api_rate_bursts", nil},
 	{"metrics_listen", func(c *Config, r json.RawMessage) error { return decodeValue(r, &c.MetricsListen) }},
@@ -287,6 +293,7 @@ const (
 	DefaultAPICallTimeout = 30 * time.Second
 	DefaultSessionName    = "fleeting-plugin-ec2spot"
 	// metrics_listen has no default: unset serves no metrics.
+	DefaultReadyWhen = string(ec2spot.ReadyRunning)
 )
 
 func (c *Config) applyDefaults() {
@@ -303,6 +310,9 @@ func (c *Config) applyDefaults() {
 	c.CredentialsFile = expandHome(c.CredentialsFile)
 	if c.AssumeRole != nil && c.AssumeRole.SessionName == "" {
 		c.AssumeRole.SessionName = DefaultSessionName
+	}
+	if c.ReadyWhen == "" {
+		c.ReadyWhen = DefaultReadyWhen
 	}
 	c.applySpotDefaults()
 	c.applyRateLimitDefaults()
@@ -380,5 +390,6 @@ func (c *Config) validate() []error {
 	}
 	errs = append(errs, c.validateRateLimits()...)
 	errs = append(errs, c.validateMetrics()...)
+	errs = append(errs, c.validateReadyWhen()...)
 	return append(errs, c.validateSpot()...)
 }

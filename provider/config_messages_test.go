@@ -28,6 +28,7 @@ var configKeyMessages = map[string]struct {
 	"launch_mode":            {`false`, `want a string, got boolean false`, `"sync"`, `"sync" (want asynchronous or synchronous)`},
 	"poll_interval":          {`true`, `want a duration string such as "15m", got boolean true`, `"11m"`, `11m0s (want between 100ms and 10m)`},
 	"spot_check_max_age":     {`"3"`, `"3" is not a duration`, `"2m"`, `2m0s (want between 100ms and 1m; AWS gives two minutes' notice)`},
+	"ready_when":             {`true`, `want a string, got boolean true`, `"status_ok"`, `"status_ok" (did you mean "status-ok"? want running, status-ok, lifecycle-hook)`},
 	"api_rate_limits":        {`5`, `want a table, got number 5`, ``, ``},
 	"api_rate_bursts":        {`"20"`, `want a table, got string "20"`, ``, ``},
 	"metrics_listen":         {`9252`, `want a string, got number 9252`, `"9252"`, `"9252" (want host:port, e.g. "127.0.0.1:9252"`},

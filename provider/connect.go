@@ -43,6 +43,9 @@ func (g *InstanceGroup) ConnectInfo(ctx context.Context, id string) (provider.Co
 	if v := spot.Verdict(id); v.Deleting {
 		return provider.ConnectInfo{}, doomedError(id, v)
 	}
+	if why := group.NotReadyReason(id); why != "" {
+		return provider.ConnectInfo{}, fmt.Errorf("connect info for %s: not ready for jobs: %s", id, why)
+	}
 
 	d, err := group.Details(ctx, id)
 	if err != nil {

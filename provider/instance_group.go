@@ -95,6 +95,7 @@ func (g *InstanceGroup) Init(ctx context.Context, log hclog.Logger, settings pro
 		Clients:      ec2spot.NewClients(awsCfg),
 		Key:          key,
 		SettledReuse: cfg.PollInterval.Duration,
+		ReadyWhen:    ec2spot.ReadyWhen(cfg.ReadyWhen),
 	}
 	if g.groupOptions != nil {
 		g.groupOptions(&opts)
@@ -126,6 +127,9 @@ func (g *InstanceGroup) Init(ctx context.Context, log hclog.Logger, settings pro
 	}
 	if err := g.reportSetup(findings); err != nil {
 		return provider.ProviderInfo{}, err
+	}
+	if err := checkReadyHook(ctx, g.log, group, cfg.ReadyWhen); err != nil {
+		return provider.ProviderInfo{}, g.checkPermissions(ctx, group, settings, err)
 	}
 	if err := g.checkPermissions(ctx, group, settings, nil); err != nil {
 		return provider.ProviderInfo{}, err

@@ -21,6 +21,10 @@ func (g *InstanceGroup) checkPermissions(ctx context.Context, group *ec2spot.Gro
 	opts := g.preflightOptions(settings)
 	if err == nil {
 		opts.Actions = []string{ec2spot.ActionTerminateInstance}
+		if opts.StatusChecks {
+			// Denied, it would hold every instance creating for good.
+			opts.Actions = append(opts.Actions, ec2spot.ActionDescribeInstanceStatus)
+		}
 		_, perr := group.Preflight(ctx, opts)
 		var denied *ec2spot.PermissionError
 		if errors.As(perr, &denied) {
@@ -46,5 +50,7 @@ func (g *InstanceGroup) preflightOptions(s provider.Settings) ec2spot.PreflightO
 		GroupChanges:      c.OnDemandFallback != nil || c.Fleet != nil,
 		Queue:             c.InterruptionQueueURL != "",
 		SynchronousLaunch: c.LaunchMode == LaunchModeSynchronous,
+		StatusChecks:      c.ReadyWhen == string(ec2spot.ReadyStatusOK),
+		LaunchHook:        c.ReadyWhen == string(ec2spot.ReadyLifecycleHook),
 	}
 }

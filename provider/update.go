@@ -37,11 +37,16 @@ func (g *InstanceGroup) Update(ctx context.Context, fn func(id string, state pro
 			"expected_desired_capacity", drift.Expected, "observed_desired_capacity", drift.Observed)
 	}
 	spot.ObservePolled(ctx, snap, poll)
+	notReady, err := group.NotReady(ctx, snap)
+	if err != nil {
+		log.Error("checking the status checks of new instances failed; they stay creating until the next update", "error", err)
+	}
+	logImpaired(log, group)
 	seen := g.metrics.Seen(len(snap.Instances))
 	for _, inst := range snap.Instances {
 		state, ok := stateFor(log, inst)
 		if ok {
-			state = spotState(spot, inst.ID, state)
+			state = spotState(spot, inst.ID, gated(notReady, inst.ID, state))
 			fn(inst.ID, state)
 		}
 		seen = observeInstance(seen, spot, inst, state, ok)

@@ -17,7 +17,8 @@ const setupUsage = `Usage: fleeting-plugin-ec2spot setup [--config FILE] [flags]
 Creates or updates, idempotently, a spot Auto Scaling group for GitLab
 Runner: launch template, group with a mixed instances policy, scale-in
 protection, AZRebalance suspended, no scaling policies, tags and, with
---interruption-queue, the SQS queue and EventBridge rules. Prints the plan,
+--interruption-queue, the SQS queue and EventBridge rules; with --ready-hook,
+the launch lifecycle hook of ready_when = "lifecycle-hook". Prints the plan,
 applies it (not with --dry-run), then the config.toml snippet and the
 runner manager's IAM policy.
 
@@ -94,12 +95,19 @@ func (c CLI) setup(ctx context.Context, args []string) int {
 	return ExitOK
 }
 
+func readyWhenFor(s Spec) string {
+	if s.ReadyHook {
+		return string(ec2spot.ReadyLifecycleHook)
+	}
+	return ""
+}
+
 func (c CLI) printResult(plan *Plan, username string) {
 	w := c.Stdout
 	fmt.Fprintf(w, "\nAdd this to the [[runners]] entry of config.toml:\n\n")
 	WriteSnippet(w, SnippetOptions{
 		Group: plan.Spec.Name, Region: plan.Region, QueueURL: plan.QueueURL(), QueueKey: "interruption_queue_url",
-		MaxSize: plan.Spec.MaxSize, Windows: plan.Windows, Username: username,
+		MaxSize: plan.Spec.MaxSize, Windows: plan.Windows, Username: username, ReadyWhen: readyWhenFor(plan.Spec),
 	})
 	policy, err := RunnerPolicy(plan.Region, plan.Account(), plan.Spec.Name, plan.QueueARN())
 	if err != nil {
@@ -107,5 +115,8 @@ func (c CLI) printResult(plan *Plan, username string) {
 		return
 	}
 	fmt.Fprintf(w, "\nIAM policy for the runner manager:\n\n%s\n", policy.JSON())
+	if plan.Spec.ReadyHook {
+		writeReadyHookHelp(w, plan)
+	}
 	fmt.Fprintf(w, "\nThen run `gitlab-runner fleeting install` if the plugin is referenced from a registry, start the runner, and check with:\n  %s doctor --config /etc/gitlab-runner/config.toml\n", toolName)
 }

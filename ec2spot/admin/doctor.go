@@ -66,6 +66,9 @@ type Doctor struct {
 	// facts for later checks
 	group    *groupFacts
 	probeErr map[string]error // IAM action → error of a call earlier checks made
+	// slowestLaunch is the longest recent successful launch activity
+	// (launch to InService, any hook wait included); 0 = none seen.
+	slowestLaunch time.Duration
 }
 
 func (d *Doctor) add(status Status, check, message, fix string) {
@@ -84,6 +87,7 @@ func (d *Doctor) Run(ctx context.Context) []Result {
 		d.checkTemplate(ctx)
 		d.checkZones()
 		d.checkActivities(ctx)
+		d.checkReadyHook(ctx)
 	}
 	d.checkQueue(ctx)
 	d.checkIAM(ctx)

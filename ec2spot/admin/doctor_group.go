@@ -305,6 +305,10 @@ func (d *Doctor) checkActivities(ctx context.Context) {
 	since := d.Now().Add(-24 * time.Hour)
 	var failed []astypes.Activity
 	for _, a := range out.Activities {
+		if a.StatusCode == astypes.ScalingActivityStatusCodeSuccessful && a.StartTime != nil && a.EndTime != nil &&
+			strings.HasPrefix(deref(a.Description), "Launching") {
+			d.slowestLaunch = max(d.slowestLaunch, a.EndTime.Sub(*a.StartTime))
+		}
 		if a.StatusCode == astypes.ScalingActivityStatusCodeFailed && (a.StartTime == nil || a.StartTime.After(since)) {
 			failed = append(failed, a)
 		}

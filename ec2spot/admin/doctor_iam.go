@@ -103,6 +103,14 @@ func (d *Doctor) probes() map[string]probe {
 			_, err := c.EC2.DescribeSpotInstanceRequests(ctx, &ec2.DescribeSpotInstanceRequestsInput{DryRun: aws.Bool(true)})
 			return err
 		}, allowed: []string{"DryRunOperation"}},
+		"ec2:DescribeInstanceStatus": {call: func(ctx context.Context) error {
+			_, err := c.EC2.DescribeInstanceStatus(ctx, &ec2.DescribeInstanceStatusInput{DryRun: aws.Bool(true)})
+			return err
+		}, allowed: []string{"DryRunOperation"}, skip: skipUnless(d.Target.Plugin.ReadyWhen == string(ec2spot.ReadyStatusOK), `ready_when is not "status-ok": the plugin never calls it`)},
+		"autoscaling:DescribeLifecycleHooks": {call: func(ctx context.Context) error {
+			_, err := c.AutoScaling.DescribeLifecycleHooks(ctx, &autoscaling.DescribeLifecycleHooksInput{AutoScalingGroupName: aws.String(name)})
+			return err
+		}, skip: skipUnless(d.Target.Plugin.ReadyWhen == string(ec2spot.ReadyLifecycleHook), `ready_when is not "lifecycle-hook": the plugin never calls it`)},
 		"ec2:GetPasswordData": {call: func(ctx context.Context) error {
 			_, err := c.EC2.GetPasswordData(ctx, &ec2.GetPasswordDataInput{InstanceId: aws.String(instance), DryRun: aws.Bool(true)})
 			return err

@@ -159,7 +159,8 @@ func (p Policy) JSON() string {
 // methods that setup calls, plus what AWS checks behind them.
 var SetupActions = []string{
 	"autoscaling:CreateAutoScalingGroup", "autoscaling:CreateOrUpdateTags", "autoscaling:DeletePolicy",
-	"autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribePolicies", "autoscaling:SetInstanceProtection",
+	"autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeLifecycleHooks", "autoscaling:DescribePolicies",
+	"autoscaling:PutLifecycleHook", "autoscaling:SetInstanceProtection",
 	"autoscaling:SuspendProcesses", "autoscaling:UpdateAutoScalingGroup",
 	"ec2:CreateLaunchTemplate", "ec2:CreateLaunchTemplateVersion", "ec2:CreateTags", "ec2:DescribeImages",
 	"ec2:DescribeInstanceTypes", "ec2:DescribeLaunchTemplateVersions", "ec2:DescribeLaunchTemplates",

@@ -35,6 +35,9 @@ func MakePlan(ctx context.Context, c Clients, region string, spec Spec) (*Plan, 
 	if err := p.planGroup(ctx); err != nil {
 		return nil, err
 	}
+	if err := p.planReadyHook(ctx); err != nil {
+		return nil, err
+	}
 	if spec.InterruptionQueue != "" {
 		if err := p.planQueue(ctx); err != nil {
 			return nil, err

@@ -34,6 +34,9 @@ type PluginConfig struct {
 	// LaunchMode decides whether the plugin calls LaunchInstances
 	// ("synchronous") or only SetDesiredCapacity ("" or "asynchronous").
 	LaunchMode string `json:"launch_mode"`
+	// ReadyWhen decides whether doctor checks the launch hook
+	// ("lifecycle-hook") and probes DescribeInstanceStatus ("status-ok").
+	ReadyWhen string `json:"ready_when"`
 }
 
 // ParsePluginConfig decodes plugin_config JSON.

@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/ec2spot"
 )
 
 // setup's flags, and the config-file form that sets the same flags.
@@ -86,6 +88,8 @@ func newSetupFlags() *setupFlags {
 	fs.StringVar(&f.spec.InterruptionQueue, "interruption-queue", "", "SQS queue name: create it and the EventBridge rules that feed it")
 	fs.Var(f.tags, "tag", "group tag KEY=VALUE, propagated to instances (repeatable)")
 	fs.StringVar(&f.username, "username", "", "connector username for the snippet (default ec2-user, Administrator on Windows)")
+	fs.BoolVar(&f.spec.ReadyHook, "ready-hook", false, "add the launch lifecycle hook "+ec2spot.DefaultReadyHookName+" for ready_when = \"lifecycle-hook\" and print the user-data line that completes it")
+	fs.DurationVar(&f.spec.ReadyHookTimeout, "ready-hook-timeout", ec2spot.DefaultReadyHookTimeout, "with --ready-hook: how long an instance may boot and run its user data before the group abandons (terminates) it")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "print the plan; change nothing")
 	return f
 }

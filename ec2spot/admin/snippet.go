@@ -16,6 +16,8 @@ type SnippetOptions struct {
 	MaxSize  int
 	Windows  bool
 	Username string // connector username; "" = the AMI default guess
+	// ReadyWhen is plugin_config ready_when; "" = leave it out.
+	ReadyWhen string
 }
 
 // WriteSnippet prints the [runners.autoscaler] part of config.toml.
@@ -30,6 +32,9 @@ func WriteSnippet(w io.Writer, o SnippetOptions) {
 	fmt.Fprintf(w, "      region = %s\n", q(o.Region))
 	if o.QueueURL != "" && o.QueueKey != "" {
 		fmt.Fprintf(w, "      %s = %s\n", o.QueueKey, q(o.QueueURL))
+	}
+	if o.ReadyWhen != "" {
+		fmt.Fprintf(w, "      ready_when = %s\n", q(o.ReadyWhen))
 	}
 	fmt.Fprintf(w, "\n    [runners.autoscaler.connector_config]\n")
 	if o.Windows {

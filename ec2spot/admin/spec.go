@@ -6,6 +6,9 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
+
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/ec2spot"
 )
 
 // Spec is the group setup asks for.
@@ -29,6 +32,11 @@ type Spec struct {
 	// InterruptionQueue is an SQS queue name; "" = no queue and no rules.
 	InterruptionQueue string
 	Tags              map[string]string
+
+	// ReadyHook adds the launch lifecycle hook of ready_when =
+	// "lifecycle-hook" (plan_readyhook.go), with this heartbeat timeout.
+	ReadyHook        bool
+	ReadyHookTimeout time.Duration
 }
 
 // Defaults filled by (*Spec).applyDefaults.
@@ -62,6 +70,9 @@ func (s *Spec) applyDefaults() {
 	}
 	if _, ok := s.Tags[ManagedTag]; !ok {
 		s.Tags[ManagedTag] = toolName
+	}
+	if s.ReadyHook && s.ReadyHookTimeout == 0 {
+		s.ReadyHookTimeout = ec2spot.DefaultReadyHookTimeout
 	}
 }
 
@@ -119,6 +130,9 @@ func (s *Spec) Validate() error {
 	}
 	if len(s.UserData) > 16384 {
 		bad("user-data", "%d bytes; EC2 allows 16 KB", len(s.UserData))
+	}
+	if t := s.ReadyHookTimeout; s.ReadyHook && (t < 30*time.Second || t > 2*time.Hour || t%time.Second != 0) {
+		bad("ready-hook-timeout", "%s: AWS accepts whole seconds from 30s to 2h", t)
 	}
 	for k := range s.Tags {
 		if k == "" || strings.HasPrefix(k, "aws:") {

@@ -130,6 +130,7 @@ func (s *Sim) newInstanceLocked(p launchParams) *Instance {
 		inst.WeightedCapacity = max(p.WeightedCapacity, 1)
 		inst.inServiceAt = now.Add(s.opts.BootDelay)
 		g.members[id] = inst
+		s.holdForLaunchHooksLocked(g, inst, now)
 	}
 	s.instances[id] = inst
 	s.publishStateChangeLocked(inst)

@@ -61,6 +61,8 @@ type Group struct {
 	// terminationHook holds terminations the group starts (see
 	// autoscaling_hooks.go); nil = none.
 	terminationHook *TerminationHook
+	// lifecycleHooks by name (autoscaling_launch_hooks.go).
+	lifecycleHooks map[string]*LifecycleHook
 }
 
 // LaunchTemplateSpec names a launch template and version, as Auto Scaling
@@ -176,7 +178,9 @@ type Instance struct {
 	// hookDeadline: a termination held by a lifecycle hook (Terminating:Wait)
 	// gets the hook's default result then; zero = held until completed.
 	hookDeadline time.Time
-	detachAt     time.Time // Detaching → Detached
+	// launchWaits: the launch hooks holding it in Pending:Wait, by name.
+	launchWaits map[string]launchWait
+	detachAt    time.Time // Detaching → Detached
 	// RebalanceRecommended is set by RecommendRebalance; with
 	// CapacityRebalance the group replaces the instance.
 	RebalanceRecommended bool

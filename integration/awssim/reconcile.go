@@ -130,6 +130,7 @@ func (s *Sim) loop() {
 func (s *Sim) advanceLocked() {
 	now := s.clock.Now()
 	s.advanceInstancesLocked(now)
+	s.advanceLaunchHooksLocked(now)
 	for _, g := range s.groups {
 		s.reconcileGroupLocked(g, now)
 	}

@@ -27,6 +27,12 @@ type Options struct {
 	TerminateDelay time.Duration // Terminating → gone; default 20s
 	PasswordDelay  time.Duration // Windows password available after launch; default 4m
 	NoticePeriod   time.Duration // spot interruption notice → termination; default 2m
+	// StatusCheckDelay: EC2 running → instance and system status checks
+	// ok (DescribeInstanceStatus); default 2m, negative = at once.
+	StatusCheckDelay time.Duration
+	// UserDataDelay: EC2 running → the instance's user data completes its
+	// launch lifecycle hooks; 0 = at once, negative = never.
+	UserDataDelay time.Duration
 
 	// Credentials, when set, are the only access key → secret pairs accepted.
 	// Nil accepts any well-formed SigV4 signature (any key).
@@ -79,6 +85,12 @@ func (o Options) withDefaults() Options {
 	if o.NoticePeriod == 0 {
 		o.NoticePeriod = 2 * time.Minute
 	}
+	switch {
+	case o.StatusCheckDelay == 0:
+		o.StatusCheckDelay = 2 * time.Minute
+	case o.StatusCheckDelay < 0:
+		o.StatusCheckDelay = 0
+	}
 	return o
 }
 
@@ -104,6 +116,9 @@ type Sim struct {
 
 	faults   faults
 	counters map[string]int // "service:Action" → calls received
+
+	// impaired: instances whose status checks fail (SetStatusImpaired).
+	impaired map[string]bool
 
 	seq    uint64 // id generator
 	nextIP uint32

@@ -53,6 +53,9 @@ type recorder struct {
 	sim   *awssim.Sim
 	start time.Time
 
+	// readyChecks: record jobs handed unready instances (readiness.go).
+	readyChecks bool
+
 	mu     sync.Mutex
 	events []Event
 	kinds  map[string][3]string // instance → market, type, AZ
@@ -96,6 +99,7 @@ func (r *recorder) driverEvent(e driver.Event) {
 		T: r.since(e.At), Kind: string(e.Kind), Job: e.Job, Instance: e.Instance, State: e.State,
 		Cause: e.Cause, Detail: e.Detail, Wait: e.Wait, Connect: e.Connect, Count: e.Count,
 	})
+	r.checkReady(e)
 }
 
 func (r *recorder) all() []Event {

@@ -65,6 +65,8 @@ type Result struct {
 	LeftBilling int
 	// PluginLatency is the real time of the instance group's calls.
 	PluginLatency map[string]Latency
+	// ReadyChecks: HandedUnready events were recorded.
+	ReadyChecks bool
 }
 
 const region = "us-east-1"
@@ -96,7 +98,7 @@ func Run(ctx context.Context, sc Scenario, mode Mode, opt Options) (*Result, err
 		return nil, err
 	}
 	sim, err := awssim.Start(awssim.Options{
-		Region: region, Speed: sc.Speed, BootDelay: sc.BootDelay, NoticePeriod: sc.NoticePeriod,
+		Region: region, Speed: sc.Speed, BootDelay: sc.BootDelay, NoticePeriod: sc.NoticePeriod, StatusCheckDelay: sc.StatusCheckDelay,
 		SSH: &awssim.SSHOptions{Port: port},
 	})
 	if err != nil {
@@ -125,6 +127,7 @@ func Run(ctx context.Context, sc Scenario, mode Mode, opt Options) (*Result, err
 
 	start := sim.Now()
 	rec := newRecorder(sim, start)
+	rec.readyChecks = sc.StatusCheckDelay > 0
 	cfg := sc.Driver
 	cfg.Now, cfg.Speed, cfg.Logger, cfg.OnEvent = sim.Now, sc.Speed, logger, rec.driverEvent
 	// Timeout is real time: fleeting's connector retries failed SSH
@@ -188,7 +191,7 @@ func Run(ctx context.Context, sc Scenario, mode Mode, opt Options) (*Result, err
 	rec.add(Event{T: clk.now(), Kind: Sampled, Sample: sample(sim, 0, d.Stats())})
 	res := &Result{Scenario: sc.Name, Mode: mode, Jobs: len(jobs), Events: rec.all(), Calls: sim.Calls(),
 		End: end, Wall: time.Since(began), Log: logPath, LeftBilling: billing(sim),
-		PluginLatency: group.latencies()}
+		PluginLatency: group.latencies(), ReadyChecks: rec.readyChecks}
 	if ctx.Err() != nil {
 		return res, ctx.Err()
 	}

@@ -26,6 +26,10 @@ type Scenario struct {
 	Driver driver.Config
 	// BootDelay, NoticePeriod: the simulator's (0 = its defaults 30s, 2m).
 	BootDelay, NoticePeriod time.Duration
+	// StatusCheckDelay: EC2 running → status checks pass; set, it also
+	// records jobs handed an instance before then (0 = the simulator's
+	// default, not recorded).
+	StatusCheckDelay time.Duration
 
 	Interruptions *Interruptions
 	Outage        *Outage
@@ -126,8 +130,10 @@ func Scenarios() map[string]Scenario {
 	s.Throttle = &Throttle{AutoScalingRate: 0.5, EC2Rate: 1, InstanceConnectRate: 1, Burst: 3}
 	list = append(list, s)
 
-	s = base("slow-boots", "morning peak with 4-minute boots")
+	s = base("slow-boots", "morning peak with 4-minute boots whose status checks pass 90 s after running; ours waits for them (ready_when = status-ok), official-like takes InService")
 	s.BootDelay = 4 * time.Minute
+	s.StatusCheckDelay = 90 * time.Second
+	s.PluginConfig = map[string]any{"ready_when": "status-ok"}
 	list = append(list, s)
 
 	s = base("trace", "a recorded trace (testdata/trace.csv, or -trace FILE)")

@@ -33,6 +33,10 @@ type Summary struct {
 	// PluginLatency: real time of the instance group's calls (copied
 	// from the run; not an event).
 	PluginLatency map[string]Latency
+	// HandedUnready counts jobs started on an instance before its status
+	// checks passed, when ReadyChecks.
+	HandedUnready int
+	ReadyChecks   bool
 }
 
 // FailedTotal sums Failed.
@@ -47,7 +51,7 @@ func (s Summary) FailedTotal() int {
 // Summarize computes the figures of a run.
 func Summarize(r *Result, prices Prices) Summary {
 	s := Summary{Scenario: r.Scenario, Mode: r.Mode, Jobs: r.Jobs, Failed: map[string]int{},
-		InstanceHours: map[string]float64{}, End: r.End, PluginLatency: r.PluginLatency}
+		InstanceHours: map[string]float64{}, End: r.End, PluginLatency: r.PluginLatency, ReadyChecks: r.ReadyChecks}
 	noticed := map[string]time.Duration{}
 	var connects []time.Duration
 	for _, e := range r.Events {
@@ -64,6 +68,8 @@ func Summarize(r *Result, prices Prices) Summary {
 			}
 		case string(driver.JobConnected):
 			connects = append(connects, e.Connect)
+		case HandedUnready:
+			s.HandedUnready++
 		case string(driver.JobDone):
 			s.Done++
 		case string(driver.JobFailed):

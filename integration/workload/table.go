@@ -60,6 +60,10 @@ func Rows(sums []Summary) []Row {
 	add("spot interruption notices", v, n)
 	v, n = num("%.0f", func(s Summary) float64 { return float64(s.StartedAfterNotice) })
 	add("jobs started after their instance's notice", v, n)
+	if name, n, ok := unreadyRow(sums); ok {
+		v, _ = num("%.0f", func(s Summary) float64 { return float64(s.HandedUnready) })
+		add(name, v, n)
+	}
 	for _, m := range []string{"on-demand", "spot"} {
 		v, n = num("%.2f", func(s Summary) float64 { return s.InstanceHours[m] })
 		add("instance-hours "+m, v, n)
