@@ -14,6 +14,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/awssim"
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/simtest"
 )
 
 // Helpers for helper A's tests (core, Auto Scaling, control); prefixed "a"
@@ -44,6 +45,7 @@ func aConfig(s *awssim.Sim, key, secret string) aws.Config {
 		Region:       "us-east-1",
 		Credentials:  credentials.NewStaticCredentialsProvider(key, secret, ""),
 		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
+		HTTPClient:   simtest.HTTPClient(),
 		BaseEndpoint: aws.String(s.URL()),
 	}
 }

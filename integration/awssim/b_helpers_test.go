@@ -14,6 +14,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/awssim"
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/simtest"
 )
 
 // Helpers of the EC2 / Instance Connect / SQS tests: a simulator and the
@@ -44,6 +45,7 @@ func newBClientsFor(sim *awssim.Sim) *bClients {
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
 		BaseEndpoint: aws.String(sim.URL()),
 		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
+		HTTPClient:   simtest.HTTPClient(),
 	}
 	return &bClients{sim: sim, ec2: ec2.NewFromConfig(cfg), eic: ec2instanceconnect.NewFromConfig(cfg), sqs: sqs.NewFromConfig(cfg)}
 }
