@@ -35,6 +35,9 @@ func testAWSConfig(t *testing.T) aws.Config {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The SDK's default HTTP client can lose a response to a local server
+	// under CPU load (see simtest.CloseSafeClient).
+	cfg.HTTPClient = simtest.HTTPClient()
 	return cfg
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/ec2spot"
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/awssim"
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/simtest"
 )
 
 func TestUpdateMapsEveryLifecycleState(t *testing.T) {
@@ -132,6 +133,9 @@ func awsConfigFor(t *testing.T) aws.Config {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The SDK's default HTTP client can lose a response to a local server
+	// under CPU load (see simtest.CloseSafeClient).
+	cfg.HTTPClient = simtest.HTTPClient()
 	return cfg
 }
 

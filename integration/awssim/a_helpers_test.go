@@ -58,8 +58,10 @@ func aEC2(s *awssim.Sim) *ec2.Client {
 	return ec2.NewFromConfig(aConfig(s, aKey, aSecret))
 }
 
+// aCtx bounds a test's calls: generous, it only stops a hung test (a
+// loaded machine running -race is slow, not broken).
 func aCtx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	return ctx
 }
@@ -83,10 +85,10 @@ func aNoErr(t *testing.T, err error) {
 	}
 }
 
-// aWait polls cond until it holds or 15 s pass.
+// aWait polls cond until it holds or a minute passes.
 func aWait(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)

@@ -50,8 +50,9 @@ func newBClientsFor(sim *awssim.Sim) *bClients {
 	return &bClients{sim: sim, ec2: ec2.NewFromConfig(cfg), eic: ec2instanceconnect.NewFromConfig(cfg), sqs: sqs.NewFromConfig(cfg)}
 }
 
+// bCtx bounds a test's calls: generous, it only stops a hung test.
 func bCtx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	return ctx
 }
@@ -72,7 +73,7 @@ func wantAPIError(t *testing.T, err error, code, msg string) {
 // eventually polls cond until it holds or the deadline passes.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
