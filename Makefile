@@ -20,8 +20,11 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/fleeting-plugin-ec2spot ./cmd/fleeting-plugin-ec2spot
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/ec2spot-sim ./cmd/ec2spot-sim
 
+# The first run compiles every package twice (-race for the tests, plain for
+# the plugin binaries the integration tests start): say so before the wait.
 test:
 	$(GO) mod download
+	@echo "make test: compiling and running every package with -race (figures measured on 2 cores: first run about COLD_TEST, peak about COLD_MEM of memory; later runs about WARM_TEST) ..."
 	$(GO) test $(TEST_FLAGS) ./...
 
 lint:
@@ -33,6 +36,7 @@ lint:
 # side by side (no credentials): `make demo SCENARIO=outage`.
 SCENARIO ?= default
 demo:
+	@echo "make demo: compiling the demo (first run about COLD_DEMO on 2 cores, peak about COLD_MEM of memory), then running scenario $(SCENARIO) ..."
 	$(GO) run ./cmd/ec2spot-demo -scenario $(SCENARIO)
 
 # Serve the simulated AWS on 127.0.0.1 for manual use.
