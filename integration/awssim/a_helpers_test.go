@@ -25,10 +25,13 @@ const (
 	aSecret = "simsecret"
 )
 
-// newASim starts a fast simulator (speed 200: a 30 s boot takes 150 ms).
+// newASim starts a fast simulator (speed 200: a 30 s boot takes 150 ms)
+// and runs the test in parallel with the others: each has its own
+// simulator, and the clients get everything from aConfig, nothing from the
+// environment.
 func newASim(t *testing.T, opts awssim.Options) *awssim.Sim {
 	t.Helper()
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Parallel()
 	if opts.Speed == 0 {
 		opts.Speed = 200
 	}

@@ -27,9 +27,11 @@ type bClients struct {
 	sqs *sqs.Client
 }
 
+// newBSim starts a simulator with clients for it and runs the test in
+// parallel with the others (its own simulator, no environment).
 func newBSim(t *testing.T, opts awssim.Options) *bClients {
 	t.Helper()
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Parallel()
 	sim, err := awssim.Start(opts)
 	if err != nil {
 		t.Fatal(err)

@@ -154,9 +154,12 @@ func TestThrottling(t *testing.T) {
 	aNoErr(t, aDescribe(ctx, c))
 
 	// Options.Throttle turns on AWS-like defaults.
-	d := newASim(t, awssim.Options{Throttle: true})
+	d, err := awssim.Start(awssim.Options{Throttle: true}) // not newASim: this test is parallel already
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
 	dc := aASG(d)
-	var err error
 	for i := 0; i < 200 && err == nil; i++ {
 		err = aDescribe(ctx, dc)
 	}
