@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
@@ -143,7 +144,9 @@ func awsConfigFor(t *testing.T) aws.Config {
 // Decrease for it: the plugin terminates it itself, once, without touching
 // desired capacity, so it stops billing.
 func TestUpdateTerminatesRetainedInstances(t *testing.T) {
-	s := fastSim(t, awssim.Options{})
+	// Terminating lasts long enough that all 3 updates see the instance,
+	// however slow the machine.
+	s := fastSim(t, awssim.Options{TerminateDelay: time.Hour})
 	p, _ := initPlugin(t, s, awssim.GroupSpec{MaxSize: 3, Desired: 2}, provider.Settings{})
 	p.waitRunning(t, 2)
 	var retained string
