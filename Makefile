@@ -20,8 +20,11 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/fleeting-plugin-ec2spot ./cmd/fleeting-plugin-ec2spot
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/ec2spot-sim ./cmd/ec2spot-sim
 
+# The first run compiles every package twice (-race for the tests, plain for
+# the plugin binaries the integration tests start): say so before the wait.
 test:
 	$(GO) mod download
+	@echo "make test: compiling and running every package with -race (2 cores: first run about 8.5 min and up to 4 GiB of memory, the SDK's EC2 package alone 3 GiB; later runs 3-5 min) ..."
 	$(GO) test $(TEST_FLAGS) ./...
 
 lint:
@@ -33,6 +36,7 @@ lint:
 # side by side (no credentials): `make demo SCENARIO=outage`.
 SCENARIO ?= default
 demo:
+	@echo "make demo: compiling (first run on 2 cores: about 1.5 min and 3.1 GiB of memory for the SDK's EC2 package), then running scenario $(SCENARIO) ..."
 	$(GO) run ./cmd/ec2spot-demo -scenario $(SCENARIO)
 
 # docs/report.png from the last demo's report (make demo first), rendered

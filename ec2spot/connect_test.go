@@ -170,7 +170,7 @@ func TestWindowsPassword(t *testing.T) {
 		t.Fatal(err)
 	}
 	g := newTestGroup(t, s, awssim.GroupSpec{Desired: 1, MaxSize: 2, ImageID: awssim.ImageWindowsAMD64, KeyName: "win"}, func(o *GroupOptions) {
-		o.PasswordPollInterval = 20 * time.Millisecond
+		o.PasswordPollInterval = time.Hour // one call, then the wait the deadline ends
 	})
 	id := inService(t, g, 1)[0]
 	ctx := testCtx(t)
@@ -179,8 +179,10 @@ func TestWindowsPassword(t *testing.T) {
 		t.Fatalf("details %+v, %v", d, err)
 	}
 
-	// Bounded by the context while AWS has no password yet.
-	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	// Bounded by the context while AWS has no password yet. The deadline
+	// must find the poll waiting, not calling (a call cut short is another
+	// error): far beyond one call's time on a loaded machine.
+	short, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if _, err := g.WindowsPassword(short, id, keyPEM); !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "not available yet") {
 		t.Fatalf("before the password exists: %v", err)

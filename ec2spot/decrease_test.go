@@ -23,7 +23,9 @@ func statuses(out []DecreaseOutcome) map[string]DecreaseStatus {
 }
 
 func TestDecreaseTerminatesMembersOnly(t *testing.T) {
-	s := fastSim(t, awssim.Options{})
+	// Terminating lasts until the test moves the clock, however slow the
+	// machine: the repeat must find the instances still terminating.
+	s := fastSim(t, awssim.Options{TerminateDelay: time.Hour})
 	g := newTestGroup(t, s, awssim.GroupSpec{Desired: 3, MaxSize: 5})
 	ids := inService(t, g, 3)
 	// A standalone instance of the same account is not ours.
@@ -63,6 +65,7 @@ func TestDecreaseTerminatesMembersOnly(t *testing.T) {
 			t.Errorf("repeat: %s %v", o.ID, o.Status)
 		}
 	}
+	s.Advance(time.Hour)
 	eventually(t, "terminated instances to leave the group", func() bool {
 		snap, _, _ := g.Refresh(ctx)
 		_, a := snap.Instance(ids[0])

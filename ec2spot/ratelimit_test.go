@@ -11,6 +11,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/awssim"
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/simtest"
 )
 
 // limitedConfig loads the SDK config with one attempt per call, so every
@@ -21,6 +22,9 @@ func limitedConfig(t *testing.T, limits RateLimits) aws.Config {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The SDK's default HTTP client can lose a response to a local server
+	// under CPU load (see simtest.CloseSafeClient).
+	cfg.HTTPClient = simtest.HTTPClient()
 	return cfg
 }
 

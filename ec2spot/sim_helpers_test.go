@@ -21,8 +21,10 @@ func fastSim(t *testing.T, opts awssim.Options) *awssim.Sim {
 	return simtest.Start(t, opts)
 }
 
+// testCtx bounds a test's calls: generous, it only stops a hung test (a
+// loaded machine running -race is slow, not broken).
 func testCtx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	return ctx
 }
@@ -35,6 +37,9 @@ func testAWSConfig(t *testing.T) aws.Config {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The SDK's default HTTP client can lose a response to a local server
+	// under CPU load (see simtest.CloseSafeClient).
+	cfg.HTTPClient = simtest.HTTPClient()
 	return cfg
 }
 

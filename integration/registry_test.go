@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -148,18 +147,20 @@ func releaserPlatformDir() string {
 	return ""
 }
 
-// buildDist builds the plugin for the host as `make dist` does (static,
-// -trimpath, version stamped) into <root>/<version>/<os>/<arch>/plugin and
-// returns <root>/<version>, a one-platform dist directory.
+// buildDist builds the plugin for the host, version stamped like `make
+// dist`, into <root>/<version>/<os>/<arch>/plugin and returns
+// <root>/<version>, a one-platform dist directory. Unlike `make dist` it
+// keeps cgo and paths (no CGO_ENABLED=0, no -trimpath): with the same
+// flags as the test suite's other plugin builds it only links, where
+// either flag would compile every dependency once more (minutes cold).
 func buildDist(t *testing.T, root, version string) string {
 	t.Helper()
 	platform := releaserPlatformDir()
 	dist := filepath.Join(root, version)
 	out := filepath.Join(dist, filepath.FromSlash(platform), "plugin")
-	cmd := exec.Command("go", "build", "-trimpath",
+	cmd := exec.Command("go", "build",
 		"-ldflags", "-s -w -X main.version="+version+" -X main.revision=e2etest -X main.buildDate=2026-01-02T03:04:05Z",
 		"-o", out, "../cmd/fleeting-plugin-ec2spot")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build plugin %s: %v\n%s", version, err, b)
 	}

@@ -23,8 +23,10 @@ func fastSim(t *testing.T, opts awssim.Options) *awssim.Sim {
 	return simtest.Start(t, opts)
 }
 
+// testCtx bounds a test's calls: generous, it only stops a hung test (a
+// loaded machine running -race is slow, not broken).
 func testCtx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	return ctx
 }
@@ -91,7 +93,7 @@ func (p testPlugin) states(t *testing.T) map[string]provider.State {
 func (p testPlugin) waitRunning(t *testing.T, n int) []string {
 	t.Helper()
 	var ids []string
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for {
 		ids = ids[:0]
 		for id, st := range p.states(t) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
@@ -12,6 +13,7 @@ import (
 
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/ec2spot"
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/awssim"
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/simtest"
 )
 
 func TestUpdateMapsEveryLifecycleState(t *testing.T) {
@@ -132,6 +134,9 @@ func awsConfigFor(t *testing.T) aws.Config {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The SDK's default HTTP client can lose a response to a local server
+	// under CPU load (see simtest.CloseSafeClient).
+	cfg.HTTPClient = simtest.HTTPClient()
 	return cfg
 }
 
@@ -139,7 +144,9 @@ func awsConfigFor(t *testing.T) aws.Config {
 // Decrease for it: the plugin terminates it itself, once, without touching
 // desired capacity, so it stops billing.
 func TestUpdateTerminatesRetainedInstances(t *testing.T) {
-	s := fastSim(t, awssim.Options{})
+	// Terminating lasts long enough that all 3 updates see the instance,
+	// however slow the machine.
+	s := fastSim(t, awssim.Options{TerminateDelay: time.Hour})
 	p, _ := initPlugin(t, s, awssim.GroupSpec{MaxSize: 3, Desired: 2}, provider.Settings{})
 	p.waitRunning(t, 2)
 	var retained string

@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,16 +16,41 @@ import (
 	"gitlab.com/gitlab-org/fleeting/fleeting/provider"
 )
 
-// buildPlugin builds this command with the Makefile's ldflags.
+// buildPlugin builds this command with the Makefile's ldflags, once for
+// all the tests of the package (a link is seconds to minutes on 2 loaded
+// cores); the binary stays in binDir until TestMain removes it.
 func buildPlugin(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "fleeting-plugin-ec2spot")
-	cmd := exec.Command("go", "build", "-o", bin,
-		"-ldflags", "-X main.version=1.2.3-test -X main.revision=abc1234 -X main.buildDate=2026-01-02T03:04:05Z", ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	bin, err := builtPlugin()
+	if err != nil {
+		t.Fatal(err)
 	}
 	return bin
+}
+
+var (
+	binDir      string
+	builtPlugin = sync.OnceValues(func() (string, error) {
+		bin := filepath.Join(binDir, "fleeting-plugin-ec2spot")
+		cmd := exec.Command("go", "build", "-o", bin,
+			"-ldflags", "-X main.version=1.2.3-test -X main.revision=abc1234 -X main.buildDate=2026-01-02T03:04:05Z", ".")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return "", fmt.Errorf("go build: %v\n%s", err, out)
+		}
+		return bin, nil
+	})
+)
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "fleeting-plugin-ec2spot-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binDir = dir
+	code := m.Run()
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
 }
 
 func TestBinary(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/awssim"
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/simtest"
 )
 
 // Helpers for helper A's tests (core, Auto Scaling, control); prefixed "a"
@@ -24,10 +25,13 @@ const (
 	aSecret = "simsecret"
 )
 
-// newASim starts a fast simulator (speed 200: a 30 s boot takes 150 ms).
+// newASim starts a fast simulator (speed 200: a 30 s boot takes 150 ms)
+// and runs the test in parallel with the others: each has its own
+// simulator, and the clients get everything from aConfig, nothing from the
+// environment.
 func newASim(t *testing.T, opts awssim.Options) *awssim.Sim {
 	t.Helper()
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Parallel()
 	if opts.Speed == 0 {
 		opts.Speed = 200
 	}
@@ -44,6 +48,7 @@ func aConfig(s *awssim.Sim, key, secret string) aws.Config {
 		Region:       "us-east-1",
 		Credentials:  credentials.NewStaticCredentialsProvider(key, secret, ""),
 		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
+		HTTPClient:   simtest.HTTPClient(),
 		BaseEndpoint: aws.String(s.URL()),
 	}
 }
@@ -56,8 +61,10 @@ func aEC2(s *awssim.Sim) *ec2.Client {
 	return ec2.NewFromConfig(aConfig(s, aKey, aSecret))
 }
 
+// aCtx bounds a test's calls: generous, it only stops a hung test (a
+// loaded machine running -race is slow, not broken).
 func aCtx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	return ctx
 }
@@ -81,10 +88,10 @@ func aNoErr(t *testing.T, err error) {
 	}
 }
 
-// aWait polls cond until it holds or 15 s pass.
+// aWait polls cond until it holds or a minute passes.
 func aWait(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/awssim"
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/simtest"
 )
 
 // Helpers of the EC2 / Instance Connect / SQS tests: a simulator and the
@@ -26,9 +27,11 @@ type bClients struct {
 	sqs *sqs.Client
 }
 
+// newBSim starts a simulator with clients for it and runs the test in
+// parallel with the others (its own simulator, no environment).
 func newBSim(t *testing.T, opts awssim.Options) *bClients {
 	t.Helper()
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Parallel()
 	sim, err := awssim.Start(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -44,12 +47,14 @@ func newBClientsFor(sim *awssim.Sim) *bClients {
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
 		BaseEndpoint: aws.String(sim.URL()),
 		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
+		HTTPClient:   simtest.HTTPClient(),
 	}
 	return &bClients{sim: sim, ec2: ec2.NewFromConfig(cfg), eic: ec2instanceconnect.NewFromConfig(cfg), sqs: sqs.NewFromConfig(cfg)}
 }
 
+// bCtx bounds a test's calls: generous, it only stops a hung test.
 func bCtx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	return ctx
 }
@@ -70,7 +75,7 @@ func wantAPIError(t *testing.T, err error, code, msg string) {
 // eventually polls cond until it holds or the deadline passes.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)

@@ -279,6 +279,10 @@ func (s *Sim) scaleOutLocked(g *Group, st *groupStats, now time.Time) {
 func (s *Sim) launchFailedLocked(g *Group, fail *launchFailure, cause string, now time.Time) {
 	a := s.addActivityLocked(g, "Launching a new EC2 instance. Status Reason: "+fail.Message+" Launching EC2 instance failed.", cause, nil)
 	a.Details = activityDetails(fail.SubnetID, fail.AZ)
+	// The attempt's own instant, which the backoff below counts from (a
+	// fresh clock reading, later on a loaded machine, made the retry look
+	// early and the activity end before it started).
+	a.StartTime = now
 	a.StatusCode, a.StatusMessage, a.Progress, a.EndTime = "Failed", fail.Message, 100, now
 	s.publishASGEventLocked(g, nil, a, "EC2 Instance Launch Unsuccessful")
 	g.launchFailures++

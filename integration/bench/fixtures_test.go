@@ -21,6 +21,7 @@ import (
 	"gitlab.com/gitlab-org/fleeting/fleeting/provider"
 
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/awssim"
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/simtest"
 )
 
 // The simulated world of a run. Boots take bootDelay of simulated time,
@@ -57,6 +58,7 @@ func bareConfig(sim *awssim.Sim) aws.Config {
 		Region:       "us-east-1",
 		Credentials:  credentials.NewStaticCredentialsProvider(accessKey, secretKey, ""),
 		BaseEndpoint: aws.String(sim.URL()),
+		HTTPClient:   simtest.HTTPClient(),
 	}
 }
 

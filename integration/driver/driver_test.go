@@ -12,6 +12,7 @@ import (
 
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/awssim"
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/driver"
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/simtest"
 )
 
 func TestIdleCountIsKept(t *testing.T) {
@@ -99,7 +100,7 @@ func TestNoPlacementOnUnhealthyOrDeletingInstances(t *testing.T) {
 	// plugin's heartbeat is what tells the driver.
 	asg := autoscaling.NewFromConfig(aws.Config{Region: "us-east-1",
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIATEST0000000000", "x", ""),
-		BaseEndpoint: aws.String(r.sim.URL())})
+		BaseEndpoint: aws.String(r.sim.URL()), HTTPClient: simtest.HTTPClient()})
 	if _, err := asg.SuspendProcesses(context.Background(), &autoscaling.SuspendProcessesInput{
 		AutoScalingGroupName: aws.String("runners"), ScalingProcesses: []string{"ReplaceUnhealthy", "HealthCheck"},
 	}); err != nil {

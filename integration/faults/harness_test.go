@@ -119,6 +119,7 @@ func newEnv(t *testing.T, simOpts awssim.Options, config map[string]any, mod ...
 		Region:       "us-east-1",
 		Credentials:  credentials.NewStaticCredentialsProvider(operatorKey, operatorSecret, ""),
 		BaseEndpoint: aws.String(sim.URL()),
+		HTTPClient:   simtest.HTTPClient(),
 	}
 	e := &env{t: t, sim: sim, asg: autoscaling.NewFromConfig(cfg), logs: &simtest.LogBuffer{}, seen: map[string]bool{},
 		connector: provider.ConnectorConfig{Timeout: time.Minute}}
