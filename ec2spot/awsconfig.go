@@ -112,6 +112,13 @@ func LoadAWSConfig(ctx context.Context, o AWSOptions) (aws.Config, error) {
 		cfg = withIMDS
 	}
 
+	// After loading: the SDK applies a custom CA bundle (AWS_CA_BUNDLE)
+	// only to its own client type.
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = awshttp.NewBuildableClient() // what the service clients default to
+	}
+	cfg.HTTPClient = &CloseSafeClient{Client: cfg.HTTPClient}
+
 	// One limiter set per configuration: every client built from it
 	// shares the budgets (STS and SQS calls are not budgeted).
 	limiters := newLimiterSet(o.RateLimits)
@@ -180,8 +187,15 @@ func NewClients(cfg aws.Config) Clients {
 		InstanceConnect: ec2instanceconnect.NewFromConfig(cfg),
 		SQS: sqs.NewFromConfig(cfg, func(o *sqs.Options) {
 			// A long poll legitimately waits up to 20 s for a message.
-			if bc, ok := cfg.HTTPClient.(*awshttp.BuildableClient); ok && bc.GetTimeout() > 0 {
-				o.HTTPClient = bc.WithTimeout(bc.GetTimeout() + sqsLongPollWait)
+			switch c := cfg.HTTPClient.(type) {
+			case *CloseSafeClient:
+				if t := c.timeout(); t > 0 {
+					o.HTTPClient = c.withTimeout(t + sqsLongPollWait)
+				}
+			case *awshttp.BuildableClient:
+				if t := c.GetTimeout(); t > 0 {
+					o.HTTPClient = c.WithTimeout(t + sqsLongPollWait)
+				}
 			}
 		}),
 	}

@@ -11,7 +11,6 @@ import (
 	"golang.org/x/time/rate"
 
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/awssim"
-	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/simtest"
 )
 
 // limitedConfig loads the SDK config with one attempt per call, so every
@@ -23,8 +22,8 @@ func limitedConfig(t *testing.T, limits RateLimits) aws.Config {
 		t.Fatal(err)
 	}
 	// The SDK's default HTTP client can lose a response to a local server
-	// under CPU load (see simtest.CloseSafeClient).
-	cfg.HTTPClient = simtest.HTTPClient()
+	// under CPU load (see CloseSafeClient).
+	cfg.HTTPClient = NewHTTPClient(0)
 	return cfg
 }
 

@@ -38,8 +38,8 @@ func testAWSConfig(t *testing.T) aws.Config {
 		t.Fatal(err)
 	}
 	// The SDK's default HTTP client can lose a response to a local server
-	// under CPU load (see simtest.CloseSafeClient).
-	cfg.HTTPClient = simtest.HTTPClient()
+	// under CPU load (see CloseSafeClient).
+	cfg.HTTPClient = NewHTTPClient(0)
 	return cfg
 }
 

@@ -13,7 +13,6 @@ import (
 
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/ec2spot"
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/awssim"
-	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/simtest"
 )
 
 func TestUpdateMapsEveryLifecycleState(t *testing.T) {
@@ -135,8 +134,8 @@ func awsConfigFor(t *testing.T) aws.Config {
 		t.Fatal(err)
 	}
 	// The SDK's default HTTP client can lose a response to a local server
-	// under CPU load (see simtest.CloseSafeClient).
-	cfg.HTTPClient = simtest.HTTPClient()
+	// under CPU load (see ec2spot.CloseSafeClient).
+	cfg.HTTPClient = ec2spot.NewHTTPClient(0)
 	return cfg
 }
 

@@ -12,7 +12,6 @@ import (
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/ec2spot"
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/ec2spot/admin"
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/awssim"
-	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/simtest"
 )
 
 func newSim(t *testing.T) (*awssim.Sim, aws.Config) {
@@ -27,7 +26,7 @@ func newSim(t *testing.T) (*awssim.Sim, aws.Config) {
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDADMIN", "secret", ""),
 		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
 		BaseEndpoint: aws.String(sim.URL()),
-		HTTPClient:   simtest.HTTPClient(),
+		HTTPClient:   ec2spot.NewHTTPClient(0),
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/ec2spot"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
@@ -14,7 +16,6 @@ import (
 	"github.com/aws/smithy-go"
 
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/awssim"
-	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/simtest"
 )
 
 // Helpers for helper A's tests (core, Auto Scaling, control); prefixed "a"
@@ -48,7 +49,7 @@ func aConfig(s *awssim.Sim, key, secret string) aws.Config {
 		Region:       "us-east-1",
 		Credentials:  credentials.NewStaticCredentialsProvider(key, secret, ""),
 		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
-		HTTPClient:   simtest.HTTPClient(),
+		HTTPClient:   ec2spot.NewHTTPClient(0),
 		BaseEndpoint: aws.String(s.URL()),
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/ec2spot"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -14,7 +16,6 @@ import (
 	"github.com/aws/smithy-go"
 
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/awssim"
-	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/simtest"
 )
 
 // Helpers of the EC2 / Instance Connect / SQS tests: a simulator and the
@@ -47,7 +48,7 @@ func newBClientsFor(sim *awssim.Sim) *bClients {
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
 		BaseEndpoint: aws.String(sim.URL()),
 		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
-		HTTPClient:   simtest.HTTPClient(),
+		HTTPClient:   ec2spot.NewHTTPClient(0),
 	}
 	return &bClients{sim: sim, ec2: ec2.NewFromConfig(cfg), eic: ec2instanceconnect.NewFromConfig(cfg), sqs: sqs.NewFromConfig(cfg)}
 }

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/ec2spot"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/hashicorp/go-hclog"
@@ -21,7 +23,6 @@ import (
 	"gitlab.com/gitlab-org/fleeting/fleeting/provider"
 
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/awssim"
-	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/simtest"
 )
 
 // The simulated world of a run. Boots take bootDelay of simulated time,
@@ -58,7 +59,7 @@ func bareConfig(sim *awssim.Sim) aws.Config {
 		Region:       "us-east-1",
 		Credentials:  credentials.NewStaticCredentialsProvider(accessKey, secretKey, ""),
 		BaseEndpoint: aws.String(sim.URL()),
-		HTTPClient:   simtest.HTTPClient(),
+		HTTPClient:   ec2spot.NewHTTPClient(0),
 	}
 }
 

@@ -6,13 +6,14 @@ import (
 	"testing"
 	"time"
 
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/ec2spot"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/awssim"
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/driver"
-	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/simtest"
 )
 
 func TestIdleCountIsKept(t *testing.T) {
@@ -100,7 +101,7 @@ func TestNoPlacementOnUnhealthyOrDeletingInstances(t *testing.T) {
 	// plugin's heartbeat is what tells the driver.
 	asg := autoscaling.NewFromConfig(aws.Config{Region: "us-east-1",
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIATEST0000000000", "x", ""),
-		BaseEndpoint: aws.String(r.sim.URL()), HTTPClient: simtest.HTTPClient()})
+		BaseEndpoint: aws.String(r.sim.URL()), HTTPClient: ec2spot.NewHTTPClient(0)})
 	if _, err := asg.SuspendProcesses(context.Background(), &autoscaling.SuspendProcessesInput{
 		AutoScalingGroupName: aws.String("runners"), ScalingProcesses: []string{"ReplaceUnhealthy", "HealthCheck"},
 	}); err != nil {

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/ec2spot"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
@@ -119,7 +121,7 @@ func newEnv(t *testing.T, simOpts awssim.Options, config map[string]any, mod ...
 		Region:       "us-east-1",
 		Credentials:  credentials.NewStaticCredentialsProvider(operatorKey, operatorSecret, ""),
 		BaseEndpoint: aws.String(sim.URL()),
-		HTTPClient:   simtest.HTTPClient(),
+		HTTPClient:   ec2spot.NewHTTPClient(0),
 	}
 	e := &env{t: t, sim: sim, asg: autoscaling.NewFromConfig(cfg), logs: &simtest.LogBuffer{}, seen: map[string]bool{},
 		connector: provider.ConnectorConfig{Timeout: time.Minute}}

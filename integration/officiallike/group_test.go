@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/ec2spot"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
@@ -13,7 +15,6 @@ import (
 
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/awssim"
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/officiallike"
-	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/simtest"
 )
 
 // The v0.4.0 behaviours the side-by-side comparison relies on.
@@ -27,7 +28,7 @@ func TestBehavesLikeV040(t *testing.T) {
 	if err := sim.CreateGroup(awssim.GroupSpec{Name: "g", MaxSize: 10}); err != nil {
 		t.Fatal(err)
 	}
-	cfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(sim.URL()), HTTPClient: simtest.HTTPClient(),
+	cfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(sim.URL()), HTTPClient: ec2spot.NewHTTPClient(0),
 		Credentials: credentials.NewStaticCredentialsProvider("AKIATEST0000000000", "x", "")}
 	g := &officiallike.Group{Name: "g", KeyBits: 2048, Config: cfg}
 	info, err := g.Init(ctx, hclog.NewNullLogger(), provider.Settings{})

@@ -1,4 +1,4 @@
-package simtest_test
+package ec2spot_test
 
 import (
 	"context"
@@ -7,14 +7,15 @@ import (
 	"net/http"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/ec2spot"
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/awssim"
-	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/simtest"
 )
 
 // bodyRecorder keeps the request body each call hands to the transport.
@@ -65,8 +66,8 @@ func TestHTTPClientBodyEndsCleanlyAfterSDKClose(t *testing.T) {
 		return err
 	}
 
-	t.Run("simtest.HTTPClient", func(t *testing.T) {
-		err := lateCheck(t, func(next aws.HTTPClient) aws.HTTPClient { return &simtest.CloseSafeClient{Client: next} })
+	t.Run("ec2spot.CloseSafeClient", func(t *testing.T) {
+		err := lateCheck(t, func(next aws.HTTPClient) aws.HTTPClient { return &ec2spot.CloseSafeClient{Client: next} })
 		if err != nil {
 			t.Fatalf("copying the closed request body: %v, want no error", err)
 		}
@@ -76,7 +77,41 @@ func TestHTTPClientBodyEndsCleanlyAfterSDKClose(t *testing.T) {
 	t.Run("SDK default", func(t *testing.T) {
 		err := lateCheck(t, func(next aws.HTTPClient) aws.HTTPClient { return next })
 		if !errors.Is(err, io.EOF) {
-			t.Fatalf("copying the SDK's closed request body: %v; the SDK no longer returns io.EOF here, simtest.CloseSafeClient may be unnecessary", err)
+			t.Fatalf("copying the SDK's closed request body: %v; the SDK no longer returns io.EOF here, ec2spot.CloseSafeClient may be unnecessary", err)
 		}
 	})
+}
+
+// The plugin's own clients get the fix, with the per-call timeout kept on
+// the client inside (and lengthened for SQS long polls).
+func TestLoadAWSConfigUsesTheCloseSafeClient(t *testing.T) {
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	cfg, err := ec2spot.LoadAWSConfig(context.Background(), ec2spot.AWSOptions{Region: "us-east-1", CallTimeout: 7 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, ok := cfg.HTTPClient.(*ec2spot.CloseSafeClient)
+	if !ok {
+		t.Fatalf("HTTP client %T, want *ec2spot.CloseSafeClient", cfg.HTTPClient)
+	}
+	if bc, ok := c.Client.(*awshttp.BuildableClient); !ok || bc.GetTimeout() != 7*time.Second {
+		t.Fatalf("client inside %T, want the SDK's with the 7s call timeout", c.Client)
+	}
+}
+
+// Without a call timeout the SDK leaves the client to each service; the
+// plugin still gets one with the fix.
+func TestLoadAWSConfigWithoutTimeoutHasAClient(t *testing.T) {
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	cfg, err := ec2spot.LoadAWSConfig(context.Background(), ec2spot.AWSOptions{Region: "us-east-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, ok := cfg.HTTPClient.(*ec2spot.CloseSafeClient); !ok || c.Client == nil {
+		t.Fatalf("HTTP client %T %+v, want *ec2spot.CloseSafeClient around the SDK's", cfg.HTTPClient, cfg.HTTPClient)
+	}
 }
