@@ -30,10 +30,13 @@ lint:
 	$(GO) run $(STATICCHECK) ./...
 
 # A workload scenario on the embedded simulated AWS, ours vs official-like
-# side by side (no credentials): `make demo SCENARIO=outage`.
+# side by side (no credentials): `make demo SCENARIO=outage`;
+# `make demo RUNS=5 [SEED=1] [SCENARIO=all]` prints medians and ranges.
 SCENARIO ?= default
+RUNS ?= 1
+SEED ?= 0
 demo:
-	$(GO) run ./cmd/ec2spot-demo -scenario $(SCENARIO)
+	$(GO) run ./cmd/ec2spot-demo -scenario $(SCENARIO) -runs $(RUNS) -seed $(SEED)
 
 # Serve the simulated AWS on 127.0.0.1 for manual use.
 sim:

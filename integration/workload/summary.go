@@ -24,8 +24,11 @@ type Summary struct {
 	// InstanceHours by market; Cost in USD with the price table.
 	InstanceHours map[string]float64
 	Cost          float64
-	APICalls      int
-	CallsPerJob   float64
+	// CostPerDone is Cost over the jobs that succeeded (0 when none did):
+	// the instance-hours a failed job burnt are charged to the good ones.
+	CostPerDone float64
+	APICalls    int
+	CallsPerJob float64
 	// ConnectP50/P95: acquired → connected (ConnectInfo plus the SSH
 	// session of the connect command).
 	ConnectP50, ConnectP95 time.Duration
@@ -83,6 +86,9 @@ func Summarize(r *Result, prices Prices) Summary {
 	s.ConnectP50, s.ConnectP95 = quantile(connects, 0.5), quantile(connects, 0.95)
 	for _, n := range r.Calls {
 		s.APICalls += n
+	}
+	if s.Done > 0 {
+		s.CostPerDone = s.Cost / float64(s.Done)
 	}
 	if s.Jobs > 0 {
 		s.CallsPerJob = float64(s.APICalls) / float64(s.Jobs)

@@ -66,6 +66,8 @@ func Rows(sums []Summary) []Row {
 	}
 	v, n = num("$%.4f", func(s Summary) float64 { return s.Cost })
 	add("estimated cost", v, n)
+	v, n = num("$%.5f", func(s Summary) float64 { return s.CostPerDone })
+	add("cost per successful job", v, n)
 	v, n = num("%.0f", func(s Summary) float64 { return float64(s.APICalls) })
 	add("AWS API calls", v, n)
 	v, n = num("%.1f", func(s Summary) float64 { return s.CallsPerJob })
@@ -107,6 +109,9 @@ func ratio(n []float64) string {
 	}
 	return fmt.Sprintf("×%.2f", n[0]/n[1])
 }
+
+// FormatDuration prints a simulated duration as the tables do.
+func FormatDuration(d time.Duration) string { return fmtDuration(d) }
 
 func fmtDuration(d time.Duration) string {
 	switch {
