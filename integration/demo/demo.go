@@ -281,6 +281,12 @@ func runOnce(ctx context.Context, cfg Config, out io.Writer, verbose bool) (*Sum
 
 	fmt.Fprintf(out, "\nsummary (simulated time; ratio = %s ÷ %s):\n", cfg.Modes[0], cfg.Modes[len(cfg.Modes)-1])
 	workload.WriteTable(out, sum.Summaries)
+	fmt.Fprintf(out, "\nwhere the billed instance time went (phase by market; removal reasons from the runner, aws = taken by AWS):\n")
+	var spends []workload.Spend
+	for _, r := range results {
+		spends = append(spends, workload.SpendOf(r.Events, prices))
+	}
+	workload.WriteSpend(out, cfg.Modes, spends)
 	for _, r := range results {
 		if err := writeEvents(filepath.Join(cfg.OutDir, fmt.Sprintf("%s-%s.events.jsonl", sc.Name, r.Mode)), r); err != nil {
 			return sum, err

@@ -16,7 +16,10 @@ type Summary struct {
 	Jobs     int // submitted
 	Done     int
 	Failed   map[string]int // by cause
-	// Waits of the jobs that got a slot, queued → acquired, sorted.
+	// Waits of the jobs that succeeded, queued → acquired (the slot they
+	// ran to completion on), sorted. A failed job is left out: a quick
+	// start on an instance about to vanish gave its user nothing, and
+	// counting it as a short wait would reward placing jobs there.
 	Waits              []time.Duration
 	P50, P95, MaxWait  time.Duration
 	StartedAfterNotice int
@@ -52,6 +55,7 @@ func Summarize(r *Result, prices Prices) Summary {
 	s := Summary{Scenario: r.Scenario, Mode: r.Mode, Jobs: r.Jobs, Failed: map[string]int{},
 		InstanceHours: map[string]float64{}, End: r.End, PluginLatency: r.PluginLatency}
 	noticed := map[string]time.Duration{}
+	waited := map[int]time.Duration{}
 	var connects []time.Duration
 	for _, e := range r.Events {
 		switch e.Kind {
@@ -61,7 +65,7 @@ func Summarize(r *Result, prices Prices) Summary {
 				s.Interruptions++
 			}
 		case string(driver.JobStarted):
-			s.Waits = append(s.Waits, e.Wait)
+			waited[e.Job] = e.Wait
 			if at, ok := noticed[e.Instance]; ok && at <= e.T {
 				s.StartedAfterNotice++
 			}
@@ -69,6 +73,9 @@ func Summarize(r *Result, prices Prices) Summary {
 			connects = append(connects, e.Connect)
 		case string(driver.JobDone):
 			s.Done++
+			if w, ok := waited[e.Job]; ok {
+				s.Waits = append(s.Waits, w)
+			}
 		case string(driver.JobFailed):
 			s.Failed[e.Cause]++
 		case Sampled:
