@@ -92,12 +92,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (*Summary, error) {
 	}
 	names := []string{cfg.Scenario}
 	if cfg.Scenario == All {
-		names = nil
-		for _, n := range workload.Names() {
-			if n != "trace" || cfg.Trace != "" {
-				names = append(names, n)
-			}
-		}
+		names = workload.Names()
 	}
 	if cfg.OutDir == "" {
 		dir, err := os.MkdirTemp("", "ec2spot-demo-")

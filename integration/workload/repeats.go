@@ -20,8 +20,9 @@ type Figure struct {
 // Figures are the numbers `make demo RUNS=n` reports as median and range.
 func Figures() []Figure {
 	count := func(v float64) string { return strings.TrimSuffix(fmt.Sprintf("%.1f", v), ".0") }
-	dur := func(v float64) string { return fmtDuration(time.Duration(v * float64(time.Second)).Round(time.Second)) }
+	dur := func(v float64) string { return fmtDuration(time.Duration(v * float64(time.Second)).Round(time.Millisecond)) }
 	usd := func(v float64) string { return fmt.Sprintf("$%.4f", v) }
+	usd5 := func(v float64) string { return fmt.Sprintf("$%.5f", v) }
 	secs := func(d time.Duration) float64 { return d.Seconds() }
 	return []Figure{
 		{"jobs", func(s Summary) float64 { return float64(s.Jobs) }, count},
@@ -33,7 +34,7 @@ func Figures() []Figure {
 		{"instance-hours on-demand", func(s Summary) float64 { return s.InstanceHours["on-demand"] }, func(v float64) string { return fmt.Sprintf("%.2f", v) }},
 		{"instance-hours spot", func(s Summary) float64 { return s.InstanceHours["spot"] }, func(v float64) string { return fmt.Sprintf("%.2f", v) }},
 		{"estimated cost", func(s Summary) float64 { return s.Cost }, usd},
-		{"cost per successful job", func(s Summary) float64 { return s.CostPerDone }, usd},
+		{"cost per successful job", func(s Summary) float64 { return s.CostPerDone }, usd5},
 		{"AWS API calls per job", func(s Summary) float64 { return s.CallsPerJob }, func(v float64) string { return fmt.Sprintf("%.1f", v) }},
 		{"connect p95 (ConnectInfo + SSH)", func(s Summary) float64 { return secs(s.ConnectP95) }, dur},
 	}
