@@ -20,7 +20,9 @@ type Figure struct {
 // Figures are the numbers `make demo RUNS=n` reports as median and range.
 func Figures() []Figure {
 	count := func(v float64) string { return strings.TrimSuffix(fmt.Sprintf("%.1f", v), ".0") }
-	dur := func(v float64) string { return fmtDuration(time.Duration(v * float64(time.Second)).Round(time.Millisecond)) }
+	dur := func(v float64) string {
+		return fmtDuration(time.Duration(v * float64(time.Second)).Round(time.Millisecond))
+	}
 	usd := func(v float64) string { return fmt.Sprintf("$%.4f", v) }
 	usd5 := func(v float64) string { return fmt.Sprintf("$%.5f", v) }
 	secs := func(d time.Duration) float64 { return d.Seconds() }
