@@ -174,6 +174,9 @@ func repeat(ctx context.Context, cfg Config, name string, out io.Writer) (*Repea
 		}
 	}
 	rep.Wall = time.Since(began)
+	if len(rep.Seeds) == 0 {
+		return rep, last, fmt.Errorf("scenario %s: no run finished", name)
+	}
 	fmt.Fprintf(out, "\nscenario %s, %d runs: median [min–max] per figure (simulated time; ratio = %s ÷ %s medians)\n",
 		name, len(rep.Seeds), rep.Modes[0], rep.Modes[len(rep.Modes)-1])
 	workload.WriteRepeatTable(out, rep.Modes, rep.ByMode)
