@@ -33,11 +33,14 @@ lint:
 	$(GO) run $(STATICCHECK) ./...
 
 # A workload scenario on the embedded simulated AWS, ours vs official-like
-# side by side (no credentials): `make demo SCENARIO=outage`.
+# side by side (no credentials): `make demo SCENARIO=outage`;
+# `make demo RUNS=5 [SEED=1] [SCENARIO=all]` prints medians and ranges.
 SCENARIO ?= default
+RUNS ?= 1
+SEED ?= 0
 demo:
 	@echo "make demo: compiling (first run on 2 cores: about 1.5 min and 3.1 GiB of memory for the SDK's EC2 package), then running scenario $(SCENARIO) ..."
-	$(GO) run ./cmd/ec2spot-demo -scenario $(SCENARIO)
+	$(GO) run ./cmd/ec2spot-demo -scenario $(SCENARIO) -runs $(RUNS) -seed $(SEED)
 
 # docs/report.png from the last demo's report (make demo first), rendered
 # by headless Chromium (Debian: apt-get install chromium); skipped with a

@@ -21,7 +21,9 @@ import (
 
 func main() {
 	plugin := flag.String("plugin", "", "plugin binary (default: build ./cmd/fleeting-plugin-ec2spot)")
-	scenario := flag.String("scenario", "default", "scenario: "+strings.Join(workload.Names(), ", "))
+	scenario := flag.String("scenario", "default", "scenario: "+strings.Join(workload.Names(), ", ")+", or all")
+	runs := flag.Int("runs", 1, "seeded runs per scenario and mode; more than 1 prints each figure's median and range")
+	seed := flag.Int64("seed", 0, "seed of the first run (0 = the scenario's, 1); run i uses seed+i; it fixes the jobs and the spot interruption draws")
 	out := flag.String("out", "demo-out", "directory for logs and report.html")
 	trace := flag.String("trace", "", "CSV trace (start_offset,duration) replacing the scenario's workload")
 	prices := flag.String("prices", "", "CSV price table (instance_type,market,usd_per_hour) overriding the defaults")
@@ -50,7 +52,7 @@ func main() {
 		fail(err)
 	}
 	cfg := demo.Config{Plugin: abs, Scenario: *scenario, OutDir: *out, Trace: *trace, Prices: *prices,
-		Speed: *speed, Sequential: *sequential, Metrics: *metrics}
+		Speed: *speed, Sequential: *sequential, Runs: *runs, Seed: *seed, Metrics: *metrics}
 	if *only != "" {
 		cfg.Modes = []workload.Mode{workload.Mode(*only)}
 	}
@@ -61,6 +63,13 @@ func main() {
 	for i, n := range sum.LeftRunning {
 		if n > 0 {
 			fail(fmt.Errorf("%s left %d instances billing", sum.Results[i].Mode, n))
+		}
+	}
+	for _, r := range sum.Repeats {
+		for i, n := range r.LeftBilling {
+			if n > 0 {
+				fail(fmt.Errorf("%s %s left %d instances billing over its runs", r.Scenario, r.Modes[i], n))
+			}
 		}
 	}
 }

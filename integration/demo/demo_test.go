@@ -75,3 +75,42 @@ func TestDemoRunsBothModesAndScalesToZero(t *testing.T) {
 		}
 	}
 }
+
+// `make demo RUNS=n SEED=s` plays seeds s, s+1, …: each run names its seed,
+// the job stream of a run is the seed's (the same for every mode), and the
+// medians and ranges are printed per figure.
+func TestDemoRepeatsSeededRuns(t *testing.T) {
+	tweak := func(sc *workload.Scenario) {
+		sc.Speed = 60
+		sc.Workload = workload.Steady{PerMinute: 2, MeanDuration: time.Minute, Window: 2 * time.Minute}
+		sc.Interruptions = nil
+		sc.Drain = 5 * time.Minute
+	}
+	var out strings.Builder
+	sum, err := demo.Run(context.Background(), demo.Config{
+		OutDir: t.TempDir(), Modes: []workload.Mode{workload.OfficialLike}, KeyBits: 1024,
+		Seed: 5, Runs: 2, Tweak: tweak,
+	}, &out)
+	if err != nil {
+		t.Fatalf("demo: %v\n%s", err, out.String())
+	}
+	if len(sum.Repeats) != 1 {
+		t.Fatalf("%d repeats, want 1", len(sum.Repeats))
+	}
+	rep := sum.Repeats[0]
+	if len(rep.Seeds) != 2 || rep.Seeds[0] != 5 || rep.Seeds[1] != 6 || len(rep.ByMode) != 1 || len(rep.ByMode[0]) != 2 {
+		t.Fatalf("seeds %v, summaries %d, want seeds 5 and 6 for one mode", rep.Seeds, len(rep.ByMode))
+	}
+	sc, _ := workload.Lookup("default")
+	tweak(&sc)
+	for i, s := range rep.ByMode[0] {
+		if want := len(sc.Workload.Jobs(rep.Seeds[i])); s.Jobs != want {
+			t.Errorf("seed %d: %d jobs, the seed's stream has %d", rep.Seeds[i], s.Jobs, want)
+		}
+	}
+	for _, want := range []string{"seeds 5–6", "seed 5:", "seed 6:", "median [min–max]", "cost per successful job", "instances left billing over all runs: [0]"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}

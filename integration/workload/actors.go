@@ -3,7 +3,7 @@ package workload
 import (
 	"context"
 	"fmt"
-	"math/rand"
+	"sort"
 	"time"
 
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/awssim"
@@ -50,27 +50,44 @@ func scenarioActors(sc Scenario, sim *awssim.Sim, rec *recorder, window time.Dur
 	return actors
 }
 
-// interrupter gives each running spot instance a notice with probability
-// PerSpotHour/60 every simulated minute.
+// interrupter gives running spot instances notices at PerSpotHour per
+// spot instance-hour, checked every simulated minute. The draws come from
+// Draw(seed, minute, n) for the n-th spot instance the run launched, not
+// from a shared random stream: both modes of a comparison (and every rerun
+// with the same seed) face the same fate for their n-th spot instance at
+// each minute, however many instances each mode happens to run.
 func interrupter(in Interruptions, seed int64, sim *awssim.Sim, rec *recorder, window time.Duration) actor {
 	to := in.To
 	if to <= 0 {
 		to = window
 	}
 	return func(ctx context.Context, clk simClock) {
-		rng := rand.New(rand.NewSource(seed + 7))
 		if !clk.sleepUntil(ctx, in.From) {
 			return
 		}
-		for clk.now() < to {
+		serial := map[string]int{} // spot instance → its launch rank
+		for minute := 1; clk.now() < to; minute++ {
 			if !clk.sleep(ctx, time.Minute) {
 				return
 			}
-			for _, inst := range sim.Instances() {
-				if inst.Market != awssim.Spot || inst.State != "running" || inst.InterruptionAction != "" {
+			spot := sim.Instances()
+			sort.SliceStable(spot, func(i, j int) bool {
+				if !spot[i].LaunchTime.Equal(spot[j].LaunchTime) {
+					return spot[i].LaunchTime.Before(spot[j].LaunchTime)
+				}
+				return spot[i].ID < spot[j].ID
+			})
+			for _, inst := range spot {
+				if inst.Market != awssim.Spot {
 					continue
 				}
-				if rng.Float64() >= in.PerSpotHour/60 {
+				if _, ok := serial[inst.ID]; !ok {
+					serial[inst.ID] = len(serial)
+				}
+				if inst.State != "running" || inst.InterruptionAction != "" {
+					continue
+				}
+				if Draw(seed, minute, serial[inst.ID]) >= in.PerSpotHour/60 {
 					continue
 				}
 				if err := sim.Interrupt(inst.ID, "terminate"); err == nil {
@@ -79,4 +96,16 @@ func interrupter(in Interruptions, seed int64, sim *awssim.Sim, rec *recorder, w
 			}
 		}
 	}
+}
+
+// Draw is a uniform number in [0, 1) fixed by (seed, minute, n): the
+// interruption draw of a run's n-th spot instance at that minute.
+func Draw(seed int64, minute, n int) float64 {
+	x := uint64(seed)*0x9e3779b97f4a7c15 ^ uint64(minute)<<32 ^ uint64(n)
+	// splitmix64 finaliser
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
+	x = (x ^ x>>27) * 0x94d049bb133111eb
+	x ^= x >> 31
+	return float64(x>>11) / (1 << 53)
 }

@@ -1,6 +1,7 @@
 package workload
 
 import (
+	"sort"
 	"sync"
 	"time"
 
@@ -25,6 +26,9 @@ type Event struct {
 	Connect  time.Duration
 	Count    int
 	Sample   *Sample
+	// Billed (Kind Billed): how long AWS billed Instance, counted in
+	// samples as the cost is; T is the first sample that billed it.
+	Billed time.Duration `json:",omitempty"`
 }
 
 // Kinds recorded by the workload itself.
@@ -32,6 +36,8 @@ const (
 	Notice  = "interruption_notice" // a spot interruption notice to Instance
 	Sampled = "sample"
 	Phase   = "phase" // scenario milestones (outage begins, …): Detail
+	// Billed closes a run with one event per instance AWS billed.
+	Billed = "billed"
 )
 
 // Sample is the account as AWS bills it, every Interval.
@@ -45,6 +51,8 @@ type Sample struct {
 	// Queued is jobs not yet on an instance (queue + acquiring); Running
 	// is jobs on instances.
 	Queued, Running int
+
+	billedIDs []string // the billing instances (for the Billed events)
 }
 
 // recorder keeps events in order and fills in the market and type of
@@ -59,10 +67,11 @@ type recorder struct {
 	mu     sync.Mutex
 	events []Event
 	kinds  map[string][3]string // instance → market, type, AZ
+	billed map[string]*Event    // instance → its Billed event so far
 }
 
 func newRecorder(sim *awssim.Sim, start time.Time) *recorder {
-	return &recorder{sim: sim, start: start, kinds: map[string][3]string{}}
+	return &recorder{sim: sim, start: start, kinds: map[string][3]string{}, billed: map[string]*Event{}}
 }
 
 func (r *recorder) add(e Event) {
@@ -102,10 +111,40 @@ func (r *recorder) driverEvent(e driver.Event) {
 	r.checkReady(e)
 }
 
-func (r *recorder) all() []Event {
+// bill charges the instances a sample billed for its interval.
+func (r *recorder) bill(t time.Duration, s *Sample) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]Event(nil), r.events...)
+	for _, id := range s.billedIDs {
+		e := r.billed[id]
+		if e == nil {
+			e = &Event{T: t, Kind: Billed, Instance: id}
+			r.billed[id] = e
+		}
+		e.Billed += s.Interval
+	}
+}
+
+// all is the events, then one Billed event per instance (by first billing).
+func (r *recorder) all() []Event {
+	r.mu.Lock()
+	out := append([]Event(nil), r.events...)
+	var billed []Event
+	for _, e := range r.billed {
+		billed = append(billed, *e)
+	}
+	r.mu.Unlock()
+	sort.Slice(billed, func(i, j int) bool {
+		if billed[i].T != billed[j].T {
+			return billed[i].T < billed[j].T
+		}
+		return billed[i].Instance < billed[j].Instance
+	})
+	for _, e := range billed {
+		e.Market, e.Type, e.AZ = r.kind(e.Instance)
+		out = append(out, e)
+	}
+	return out
 }
 
 // sample reads the account as it bills.
@@ -128,6 +167,7 @@ func sample(sim *awssim.Sim, every time.Duration, st driver.Stats) *Sample {
 			continue // terminated, stopped: not billed (EBS aside)
 		}
 		s.Instances[string(inst.Market)+"/"+state]++
+		s.billedIDs = append(s.billedIDs, inst.ID)
 		s.Billing[inst.InstanceType+"/"+string(inst.Market)]++
 	}
 	return s

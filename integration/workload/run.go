@@ -154,11 +154,21 @@ func Run(ctx context.Context, sc Scenario, mode Mode, opt Options) (*Result, err
 	go func() {
 		defer loops.Done()
 		nextProgress := time.Duration(0)
+		prev := time.Duration(-1)
 		for actx.Err() == nil {
 			st := d.Stats()
-			s := sample(sim, opt.SampleEvery, st)
 			now := clk.now()
+			// Charge the time since the last sample, not the nominal
+			// interval: a late wake-up on a loaded machine must not
+			// drop billed seconds.
+			every := opt.SampleEvery
+			if prev >= 0 {
+				every = now - prev
+			}
+			prev = now
+			s := sample(sim, every, st)
 			rec.add(Event{T: now, Kind: Sampled, Sample: s})
+			rec.bill(now, s)
 			if opt.Progress != nil && now >= nextProgress {
 				fmt.Fprintln(opt.Progress, progressLine(sc.Name, mode, now, s, st))
 				nextProgress = now + opt.ProgressEvery

@@ -16,7 +16,10 @@ type Summary struct {
 	Jobs     int // submitted
 	Done     int
 	Failed   map[string]int // by cause
-	// Waits of the jobs that got a slot, queued → acquired, sorted.
+	// Waits of the jobs that succeeded, queued → acquired (the slot they
+	// ran to completion on), sorted. A failed job is left out: a quick
+	// start on an instance about to vanish gave its user nothing, and
+	// counting it as a short wait would reward placing jobs there.
 	Waits              []time.Duration
 	P50, P95, MaxWait  time.Duration
 	StartedAfterNotice int
@@ -24,8 +27,11 @@ type Summary struct {
 	// InstanceHours by market; Cost in USD with the price table.
 	InstanceHours map[string]float64
 	Cost          float64
-	APICalls      int
-	CallsPerJob   float64
+	// CostPerDone is Cost over the jobs that succeeded (0 when none did):
+	// the instance-hours a failed job burnt are charged to the good ones.
+	CostPerDone float64
+	APICalls    int
+	CallsPerJob float64
 	// ConnectP50/P95: acquired → connected (ConnectInfo plus the SSH
 	// session of the connect command).
 	ConnectP50, ConnectP95 time.Duration
@@ -53,6 +59,7 @@ func Summarize(r *Result, prices Prices) Summary {
 	s := Summary{Scenario: r.Scenario, Mode: r.Mode, Jobs: r.Jobs, Failed: map[string]int{},
 		InstanceHours: map[string]float64{}, End: r.End, PluginLatency: r.PluginLatency, ReadyChecks: r.ReadyChecks}
 	noticed := map[string]time.Duration{}
+	waited := map[int]time.Duration{}
 	var connects []time.Duration
 	for _, e := range r.Events {
 		switch e.Kind {
@@ -62,7 +69,7 @@ func Summarize(r *Result, prices Prices) Summary {
 				s.Interruptions++
 			}
 		case string(driver.JobStarted):
-			s.Waits = append(s.Waits, e.Wait)
+			waited[e.Job] = e.Wait
 			if at, ok := noticed[e.Instance]; ok && at <= e.T {
 				s.StartedAfterNotice++
 			}
@@ -72,6 +79,9 @@ func Summarize(r *Result, prices Prices) Summary {
 			s.HandedUnready++
 		case string(driver.JobDone):
 			s.Done++
+			if w, ok := waited[e.Job]; ok {
+				s.Waits = append(s.Waits, w)
+			}
 		case string(driver.JobFailed):
 			s.Failed[e.Cause]++
 		case Sampled:
@@ -89,6 +99,9 @@ func Summarize(r *Result, prices Prices) Summary {
 	s.ConnectP50, s.ConnectP95 = quantile(connects, 0.5), quantile(connects, 0.95)
 	for _, n := range r.Calls {
 		s.APICalls += n
+	}
+	if s.Done > 0 {
+		s.CostPerDone = s.Cost / float64(s.Done)
 	}
 	if s.Jobs > 0 {
 		s.CallsPerJob = float64(s.APICalls) / float64(s.Jobs)

@@ -51,11 +51,11 @@ func Rows(sums []Summary) []Row {
 		add("  "+cause, v, n)
 	}
 	v, n = dur(func(s Summary) time.Duration { return s.P50 })
-	add("job wait p50", v, n)
+	add("job wait p50 (succeeded jobs)", v, n)
 	v, n = dur(func(s Summary) time.Duration { return s.P95 })
-	add("job wait p95", v, n)
+	add("job wait p95 (succeeded jobs)", v, n)
 	v, n = dur(func(s Summary) time.Duration { return s.MaxWait })
-	add("job wait max", v, n)
+	add("job wait max (succeeded jobs)", v, n)
 	v, n = num("%.0f", func(s Summary) float64 { return float64(s.Interruptions) })
 	add("spot interruption notices", v, n)
 	v, n = num("%.0f", func(s Summary) float64 { return float64(s.StartedAfterNotice) })
@@ -70,6 +70,8 @@ func Rows(sums []Summary) []Row {
 	}
 	v, n = num("$%.4f", func(s Summary) float64 { return s.Cost })
 	add("estimated cost", v, n)
+	v, n = num("$%.5f", func(s Summary) float64 { return s.CostPerDone })
+	add("cost per successful job", v, n)
 	v, n = num("%.0f", func(s Summary) float64 { return float64(s.APICalls) })
 	add("AWS API calls", v, n)
 	v, n = num("%.1f", func(s Summary) float64 { return s.CallsPerJob })
@@ -79,6 +81,10 @@ func Rows(sums []Summary) []Row {
 	for _, m := range []string{"Update", "Increase", "Decrease", "ConnectInfo"} {
 		v, n = dur(func(s Summary) time.Duration { return s.PluginLatency[m].P95 })
 		add("plugin "+m+" p95 (real time)", v, n)
+		// A long call stalls fleeting's loop for speed × its length in
+		// simulated time: the max shows it.
+		v, n = dur(func(s Summary) time.Duration { return s.PluginLatency[m].Max })
+		add("plugin "+m+" max (real time)", v, n)
 	}
 	return rows
 }
@@ -111,6 +117,9 @@ func ratio(n []float64) string {
 	}
 	return fmt.Sprintf("×%.2f", n[0]/n[1])
 }
+
+// FormatDuration prints a simulated duration as the tables do.
+func FormatDuration(d time.Duration) string { return fmtDuration(d) }
 
 func fmtDuration(d time.Duration) string {
 	switch {
