@@ -266,20 +266,11 @@ func runOnce(ctx context.Context, cfg Config, out io.Writer, verbose bool) (*Sum
 		sc.Speed, sc.Group.Name, sc.Group.OnDemandBase, strings.Join(sc.Group.InstanceTypes, ", "), cfg.Modes)
 	fmt.Fprintf(out, "each mode drives its own simulated account through the real fleeting provisioner; jobs connect over SSH\n\n")
 
-	results, err := workload.Compare(ctx, sc, cfg.Modes, workload.Options{
-		Plugin: cfg.Plugin, LogDir: cfg.OutDir, Progress: out, KeyBits: cfg.KeyBits,
-	}, !cfg.Sequential)
-	sum := &Summary{Results: results}
-	for _, r := range results {
-		if r == nil {
-			continue
-		}
-		sum.Summaries = append(sum.Summaries, workload.Summarize(r, prices))
-		sum.LeftRunning = append(sum.LeftRunning, r.LeftBilling)
-	}
+	sum, err := play(ctx, cfg, sc, prices, out)
 	if err != nil {
 		return sum, err
 	}
+	results := sum.Results
 
 	fmt.Fprintf(out, "\nsummary (simulated time; ratio = %s ÷ %s):\n", cfg.Modes[0], cfg.Modes[len(cfg.Modes)-1])
 	workload.WriteTable(out, sum.Summaries)
@@ -290,22 +281,10 @@ func runOnce(ctx context.Context, cfg Config, out io.Writer, verbose bool) (*Sum
 	}
 	workload.WriteSpend(out, cfg.Modes, spends)
 	for _, r := range results {
-		if err := writeEvents(filepath.Join(cfg.OutDir, fmt.Sprintf("%s-%s.events.jsonl", sc.Name, r.Mode)), r); err != nil {
-			return sum, err
-		}
 		fmt.Fprintf(out, "\n%s: instances (market/type/AZ → count; states seen)\n", r.Mode)
 		writeInstances(out, r)
 		writeCalls(out, r)
 		fmt.Fprintf(out, "  log: %s\n", r.Log)
-	}
-	sum.Report = filepath.Join(cfg.OutDir, "report.html")
-	f, err := os.Create(sum.Report)
-	if err != nil {
-		return sum, err
-	}
-	defer f.Close()
-	if err := workload.WriteHTML(f, sc, results, sum.Summaries, prices); err != nil {
-		return sum, err
 	}
 	for i, r := range results {
 		fmt.Fprintf(out, "\n%s: scaled to zero: %v (instances still billing: %d); %s simulated in %s\n",
@@ -319,8 +298,20 @@ func runOnce(ctx context.Context, cfg Config, out io.Writer, verbose bool) (*Sum
 // runQuiet is runOnce without terminal output: its events, logs and
 // report go to cfg.OutDir.
 func runQuiet(ctx context.Context, cfg Config, sc workload.Scenario, prices workload.Prices, began time.Time) (*Summary, error) {
+	sum, err := play(ctx, cfg, sc, prices, nil)
+	if err != nil {
+		return sum, err
+	}
+	sum.Wall = time.Since(began)
+	return sum, nil
+}
+
+// play runs the scenario once per mode (progress to progress, nil = none),
+// summarises the results and writes each mode's events and the HTML report
+// to cfg.OutDir.
+func play(ctx context.Context, cfg Config, sc workload.Scenario, prices workload.Prices, progress io.Writer) (*Summary, error) {
 	results, err := workload.Compare(ctx, sc, cfg.Modes, workload.Options{
-		Plugin: cfg.Plugin, LogDir: cfg.OutDir, KeyBits: cfg.KeyBits,
+		Plugin: cfg.Plugin, LogDir: cfg.OutDir, Progress: progress, KeyBits: cfg.KeyBits,
 	}, !cfg.Sequential)
 	sum := &Summary{Results: results}
 	for _, r := range results {
@@ -343,12 +334,11 @@ func runQuiet(ctx context.Context, cfg Config, sc workload.Scenario, prices work
 	if err != nil {
 		return sum, err
 	}
-	defer f.Close()
 	if err := workload.WriteHTML(f, sc, results, sum.Summaries, prices); err != nil {
+		f.Close()
 		return sum, err
 	}
-	sum.Wall = time.Since(began)
-	return sum, nil
+	return sum, f.Close()
 }
 
 func writeEvents(path string, r *workload.Result) error {
