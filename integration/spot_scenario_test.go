@@ -56,7 +56,7 @@ func TestSpotScenarios(t *testing.T) {
 		}
 		unhealthy, deleting := run.waitDoomed(t, victim, start)
 		t.Logf("interruption → Heartbeat unhealthy %s, deleting %s (update interval %s)", unhealthy, deleting, interval)
-		// Updates poll at most every poll_interval (30 s); Heartbeat checks
+		// Updates poll at most every poll_interval (10 s); Heartbeat checks
 		// an answer older than spot_check_max_age (3 s) itself, and the
 		// next Update reports what it found.
 		if bound := ec2spotprovider.DefaultSpotCheckMaxAge + time.Second; unhealthy > bound {
