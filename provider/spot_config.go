@@ -41,7 +41,7 @@ const (
 	// DefaultPollInterval bounds the spot request poll, and the describes
 	// while nothing in the group is in motion, whatever fleeting's pace
 	// (every 2 s while it expects changes).
-	DefaultPollInterval = 30 * time.Second
+	DefaultPollInterval = 10 * time.Second
 	// DefaultSpotCheckMaxAge: ConnectInfo and Heartbeat check the
 	// instance's spot request when the last answer is older, so a doomed
 	// instance is refused within 5 s of its notice, queue or not.
