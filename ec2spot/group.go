@@ -173,13 +173,12 @@ func (g *Group) Refresh(ctx context.Context) (snap *Snapshot, drift *Drift, err 
 // RefreshUnlessSettled is Refresh, except that it answers with the latest
 // snapshot (reused = true, no API call) while that is younger than
 // SettledReuse, reuse(snapshot) holds, and nothing in the group is in
-// motion: every member in service and healthy (members already
-// terminating aside), desired capacity equal to the members' capacity, no
-// change of the plugin's own unconfirmed or requested since, no member the
-// plugin terminated still shown in service. The caller's reuse names the
-// case: fleeting polls every 2 s while it sees any instance deleting (a
-// spot instance under notice that is still in service, for up to AWS's two
-// minutes, or a member on its way out); nothing the plugin does moves the
+// motion: every member in service and healthy, desired capacity equal to
+// the members' capacity, no change of the plugin's own unconfirmed or
+// requested since, no member the plugin terminated. The caller's reuse
+// names the case: fleeting polls every 2 s while it sees any instance
+// deleting, including a spot instance under notice that is still in
+// service, for up to AWS's two minutes; nothing the plugin does moves the
 // group then, and what AWS or an operator does is seen at most
 // SettledReuse later.
 func (g *Group) RefreshUnlessSettled(ctx context.Context, reuse func(*Snapshot) bool) (snap *Snapshot, drift *Drift, reused bool, err error) {
@@ -208,11 +207,6 @@ func (g *Group) settledSnapshot() *Snapshot {
 	}
 	capacity := 0
 	for _, i := range snap.Instances {
-		if i.Phase == PhaseTerminating || i.Phase == PhaseTerminated {
-			// On its way out and already reported deleting: seeing it
-			// leave up to SettledReuse later changes nothing for a job.
-			continue
-		}
 		if _, ours := g.terminating[i.ID]; ours || i.Phase != PhaseInService || !i.Healthy() {
 			return nil
 		}

@@ -135,16 +135,14 @@ func (s *Spot) Verdict(id string) Verdict {
 	return Verdict{}
 }
 
-// ReportsDeleting reports whether the plugin reports a member of snap
-// deleting, so fleeting polls every 2 s: one on its way out of the group,
-// or one still in service that AWS announced it takes.
+// ReportsDeleting reports whether a member of snap still in service is
+// reported deleting because AWS announced it takes it.
 func (s *Spot) ReportsDeleting(snap *Snapshot) bool {
 	if s == nil {
 		return false
 	}
 	for _, inst := range snap.Instances {
-		if inst.Phase == PhaseTerminating || inst.Phase == PhaseTerminated ||
-			inst.Phase == PhaseInService && s.Verdict(inst.ID).Deleting {
+		if inst.Phase == PhaseInService && s.Verdict(inst.ID).Deleting {
 			return true
 		}
 	}
