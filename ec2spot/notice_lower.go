@@ -99,7 +99,9 @@ func (g *Group) LowerForNotices(ctx context.Context, ids []string, unsure map[st
 	for _, id := range ids {
 		inst, ok := snap.Instance(id)
 		if _, ours := g.terminating[id]; !ok || ours || g.decremented[id] || !inst.Phase.CountsTowardDesired() {
-			continue // gone, terminating, or already accounted for
+			// Gone, terminating, or already accounted for: nothing to do.
+			r.Accounted = append(r.Accounted, id)
+			continue
 		}
 		if unsure[id] {
 			early = append(early, id)
@@ -131,8 +133,11 @@ func (g *Group) LowerForNotices(ctx context.Context, ids []string, unsure map[st
 	if k < counted {
 		r.Skipped, r.Reason = append(r.Skipped, cand[k:counted]...), errAtMinSize
 	}
-	r.Accounted = cand[counted:]
-	for _, id := range append(append([]string(nil), r.Lowered...), r.Accounted...) {
+	for _, id := range cand[counted:] {
+		g.decremented[id] = true
+		r.Accounted = append(r.Accounted, id)
+	}
+	for _, id := range r.Lowered {
 		g.decremented[id] = true
 	}
 	g.mu.Unlock()
