@@ -307,4 +307,3 @@ func TestRebalanceRecommendationDoesNotLowerDesired(t *testing.T) {
 		t.Errorf("desired = %d after the Decrease, want 2", d)
 	}
 }
-
