@@ -32,13 +32,12 @@ import (
 //
 // A restart forgets `decremented`. A notice already there when this
 // process started (in its first complete spot answer, or dated before the
-// process by AWS) may have been lowered for by the previous process: it is
-// lowered for only when no launch is outstanding (desired capacity at most
-// the members filling it), where "never below the members that keep
-// filling capacity" tells whether desired capacity still counts the
-// instance. With launches outstanding that cannot be told, and it is left
-// alone: a spare instance costs less than a launch the runner asked for
-// and never gets.
+// process by AWS) may have been lowered for by the previous process, and
+// desired capacity cannot tell: a launch still outstanding looks the same.
+// So it is assumed lowered for: nothing is lowered, and the instance joins
+// `decremented`. Wrong, that costs one spare instance when AWS takes it;
+// the other way round, lowering twice, would cancel a launch the runner
+// asked for and never gets.
 
 // NoticeLowering is what LowerForNotices did.
 type NoticeLowering struct {
@@ -46,9 +45,11 @@ type NoticeLowering struct {
 	Lowered  []string
 	From, To int
 	// Accounted: desired capacity did not count them any more (lowered
-	// earlier, by this or an earlier process, or an answer lost and not
-	// confirmed); nothing sent.
+	// earlier, or an answer lost and not confirmed); nothing sent.
 	Accounted []string
+	// Assumed: noticed before this process started, assumed lowered for
+	// by the previous one; nothing sent.
+	Assumed []string
 	// Skipped: not lowered, for Reason; not retried.
 	Skipped []string
 	Reason  error
@@ -56,16 +57,11 @@ type NoticeLowering struct {
 
 // Done lists every id settled either way (not to be asked about again).
 func (r NoticeLowering) Done() []string {
-	out := append(append(append([]string(nil), r.Lowered...), r.Accounted...), r.Skipped...)
-	return out
+	return append(append(append(append([]string(nil), r.Lowered...), r.Accounted...), r.Assumed...), r.Skipped...)
 }
 
 // errUnprotected: the group could pick a busy victim.
 var errUnprotected = errors.New("not every member filling capacity is protected from scale in, so the group could pick another (busy) instance to scale in; desired capacity is left alone and the group will launch a replacement when AWS takes the instance (turn on NewInstancesProtectedFromScaleIn and protect the existing instances)")
-
-// errRestartAmbiguous: a notice from before this process with launches
-// outstanding.
-var errRestartAmbiguous = errors.New("the notice predates this plugin process and launches are outstanding, so whether an earlier process already lowered desired capacity for it cannot be told; desired capacity is left alone")
 
 // errAtMinSize: desired capacity is at the group's MinSize.
 var errAtMinSize = errors.New("desired capacity is at the group's MinSize; it is left alone")
@@ -95,7 +91,7 @@ func (g *Group) LowerForNotices(ctx context.Context, ids []string, unsure map[st
 	}
 
 	g.mu.Lock()
-	var cand, early []string
+	var cand []string
 	for _, id := range ids {
 		inst, ok := snap.Instance(id)
 		if _, ours := g.terminating[id]; !ok || ours || g.decremented[id] || !inst.Phase.CountsTowardDesired() {
@@ -104,7 +100,9 @@ func (g *Group) LowerForNotices(ctx context.Context, ids []string, unsure map[st
 			continue
 		}
 		if unsure[id] {
-			early = append(early, id)
+			r.Assumed = append(r.Assumed, id)
+			g.decremented[id] = true
+			continue
 		}
 		cand = append(cand, id)
 	}
@@ -121,10 +119,6 @@ func (g *Group) LowerForNotices(ctx context.Context, ids []string, unsure map[st
 	}
 	filling := g.fillingLocked(snap) // cand included
 	from := g.expected
-	if len(early) > 0 && from > filling {
-		cand = without(cand, early)
-		r.Skipped, r.Reason = early, errRestartAmbiguous
-	}
 	// Never below the members that keep filling capacity: desired capacity
 	// already leaves out any excess (an earlier lowering for them).
 	counted := min(len(cand), max(from-(filling-len(cand)), 0))
@@ -177,23 +171,6 @@ func (g *Group) LowerForNotices(ctx context.Context, ids []string, unsure map[st
 	return r, nil
 }
 
-func without(l, drop []string) []string {
-	var out []string
-	for _, x := range l {
-		keep := true
-		for _, d := range drop {
-			if x == d {
-				keep = false
-				break
-			}
-		}
-		if keep {
-			out = append(out, x)
-		}
-	}
-	return out
-}
-
 // lowerForNotices lowers desired capacity for the members of snap under a
 // spot interruption notice not settled yet: all of one Update's in one
 // call. Failures are logged; a failed lowering is tried again at the next
@@ -230,6 +207,9 @@ func (s *Spot) lowerForNotices(ctx context.Context, snap *Snapshot) {
 		s.noticeErrors.reset()
 		s.log.Info("lowered desired capacity for spot instances under an interruption notice, so the group does not replace them when AWS takes them: the runner asks for their replacements itself",
 			"instances", r.Lowered, "from", r.From, "to", r.To)
+	}
+	if len(r.Assumed) > 0 {
+		s.log.Info("spot instances under an interruption notice from before this plugin process: assuming the previous process lowered desired capacity for them (if it did not, the group launches a spare when AWS takes them)", "instances", r.Assumed)
 	}
 	if len(r.Accounted) > 0 {
 		s.log.Debug("desired capacity already leaves out these spot instances under an interruption notice", "instances", r.Accounted)

@@ -189,6 +189,51 @@ func TestDecreaseOfNoticedInstanceTerminatesWithoutDecrement(t *testing.T) {
 	}
 }
 
+// A plugin restarted while the runner's replacement cannot launch yet
+// (desired capacity above the members, as before a lowering) lowers
+// nothing: the notice predates it, so it assumes the previous process
+// lowered for it, and the runner's launch stands. Its Decrease of the
+// noticed instance goes without a decrement.
+func TestRestartWithALaunchOutstandingDoesNotLowerAgain(t *testing.T) {
+	s, g, sp, _, _, ids := noticeGroup(t, awssim.GroupSpec{Desired: 3})
+	ctx := testCtx(t)
+	if err := s.Interrupt(ids[0], "terminate"); err != nil {
+		t.Fatal(err)
+	}
+	observe(t, g, sp)
+	suspendLaunch(t, true)
+	if res, err := g.Increase(ctx, 1); err != nil || desiredOf(t, s) != 3 {
+		t.Fatalf("increase: %+v, %v, desired %d", res, err, desiredOf(t, s))
+	}
+	rec := &recordingASG{AutoScalingAPI: g.clients.AutoScaling}
+	clients := g.clients
+	clients.AutoScaling = rec
+	g2 := NewGroup(GroupOptions{Name: "runners", Region: g.region, Clients: clients})
+	sp2, logs := newNoticeSpot(t, g2)
+	s.ResetCalls()
+	for range 2 {
+		observe(t, g2, sp2)
+	}
+	if d := desiredOf(t, s); d != 3 {
+		t.Fatalf("desired = %d after a restart, want 3 (the runner's launch stands)", d)
+	}
+	if n := s.CallCount("autoscaling", "SetDesiredCapacity"); n != 0 {
+		t.Errorf("SetDesiredCapacity calls = %d after a restart, want 0", n)
+	}
+	if !strings.Contains(logs.String(), "assuming the previous process lowered desired capacity") {
+		t.Errorf("assumption not logged:\n%s", logs)
+	}
+	if out, err := g2.Decrease(ctx, ids[:1]); err != nil || out[0].Status != DecreaseRequested {
+		t.Fatalf("decrease: %+v, %v", out, err)
+	}
+	rec.mu.Lock()
+	dec := rec.decrement[ids[0]]
+	rec.mu.Unlock()
+	if dec || desiredOf(t, s) != 3 {
+		t.Errorf("terminate with decrement %v, desired %d; want without, 3", dec, desiredOf(t, s))
+	}
+}
+
 // Notices seen in one Update are lowered for with one call.
 func TestNoticesOfOneUpdateAreLoweredTogether(t *testing.T) {
 	s, g, sp, _, _, ids := noticeGroup(t, awssim.GroupSpec{Desired: 4})
