@@ -158,7 +158,7 @@ func (g *Group) confirmFailures(ctx context.Context, snap *Snapshot, out []Decre
 			// The call took effect and its answer was lost: account for it
 			// as for an answered one, or the next describe reads the
 			// plugin's own decrement as a change made outside it.
-			g.terminated(out[n].ID, decrementFor(snap, out[n].ID))
+			g.terminated(out[n].ID, g.decrementFor(snap, out[n].ID))
 			out[n] = DecreaseOutcome{ID: out[n].ID, Status: DecreaseRequested}
 			continue
 		}
@@ -170,11 +170,15 @@ func (g *Group) confirmFailures(ctx context.Context, snap *Snapshot, out []Decre
 	return reclaimed
 }
 
-// decrementFor: a retained instance no longer fills desired capacity, so
-// terminating it must not lower desired capacity (again).
-func decrementFor(snap *Snapshot, id string) bool {
+// decrementFor: a retained instance no longer fills desired capacity, nor
+// does one the plugin already lowered desired capacity for (a spot
+// interruption notice), so terminating it must not lower desired capacity
+// (again).
+func (g *Group) decrementFor(snap *Snapshot, id string) bool {
 	inst, _ := snap.Instance(id)
-	return inst.Phase != PhaseRetained
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return inst.Phase != PhaseRetained && !g.decremented[id]
 }
 
 // terminated records one termination AWS accepted.

@@ -64,12 +64,7 @@ func (g *Group) lowerForReclaimed(ctx context.Context, out []DecreaseOutcome, id
 	}
 
 	g.mu.Lock()
-	filling := 0
-	for _, i := range fresh.Instances {
-		if _, ours := g.terminating[i.ID]; i.Phase.CountsTowardDesired() && !ours {
-			filling++
-		}
-	}
+	filling := g.fillingLocked(fresh)
 	from := g.expected
 	// Never below the members filling capacity (their replacement is there)
 	// nor below MinSize (AWS would refuse).

@@ -33,7 +33,7 @@ func (g *Group) terminateAll(ctx context.Context, snap *Snapshot, out []Decrease
 	// for it would shrink the group below what the plugin asked for.
 	var withDecrement, without []int
 	for _, n := range idx {
-		if decrementFor(snap, out[n].ID) {
+		if g.decrementFor(snap, out[n].ID) {
 			withDecrement = append(withDecrement, n)
 		} else {
 			without = append(without, n)

@@ -210,6 +210,9 @@ func (g *Group) settledSnapshot() *Snapshot {
 		if _, ours := g.terminating[i.ID]; ours || i.Phase != PhaseInService || !i.Healthy() {
 			return nil
 		}
+		if g.decremented[i.ID] {
+			continue // desired capacity no longer counts it (a spot notice)
+		}
 		w := 1
 		if i.WeightedCapacity != "" {
 			n, err := strconv.Atoi(i.WeightedCapacity)
@@ -331,15 +334,37 @@ func (g *Group) ownChange(desired int) {
 func (g *Group) base(snap *Snapshot) int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	live := 0
+	return max(g.expected, g.fillingLocked(snap))
+}
+
+// fillingLocked counts the members that fill desired capacity as the
+// plugin accounts for it: launching or in service, less the members the
+// plugin terminated (a snapshot taken before or lagging behind the
+// terminate may still show them live) and the members desired capacity
+// no longer counts (lowered for a spot interruption notice while still in
+// service). g.mu held.
+func (g *Group) fillingLocked(snap *Snapshot) int {
+	n := 0
 	for _, i := range snap.Instances {
-		// Members the plugin terminated may still look live in a snapshot
-		// taken before (or lagging behind) the terminate call.
-		if _, ours := g.terminating[i.ID]; i.Phase.CountsTowardDesired() && !ours {
-			live++
+		if _, ours := g.terminating[i.ID]; i.Phase.CountsTowardDesired() && !ours && !g.decremented[i.ID] {
+			n++
 		}
 	}
-	return max(g.expected, live)
+	return n
+}
+
+// leftOut counts the members that fill capacity although desired capacity
+// no longer counts them (lowered for a spot interruption notice).
+func (g *Group) leftOut(snap *Snapshot) int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	n := 0
+	for _, i := range snap.Instances {
+		if i.Phase.CountsTowardDesired() && g.decremented[i.ID] {
+			n++
+		}
+	}
+	return n
 }
 
 // terminationRequested reports whether the plugin already terminated id.

@@ -86,7 +86,11 @@ type Spot struct {
 	fallback   *fallback
 	failures   *launchFailures
 	pollErrors onceLog
-	observer   Observer
+	// noticeErrors, noticeSkips: lowering desired capacity for notices
+	// (notice_lower.go).
+	noticeErrors onceLog
+	noticeSkips  onceLog
+	observer     Observer
 	// Spot request freshness (spot_check.go).
 	pollInterval time.Duration
 	checkMaxAge  time.Duration
@@ -105,6 +109,13 @@ type Spot struct {
 	// checkedAt: per instance, when the last successful check of its spot
 	// request was asked for.
 	checkedAt map[string]time.Time
+	// noticeSettled: members whose interruption notice desired capacity
+	// has been settled for (lowered, already left out, or skipped).
+	noticeSettled map[string]bool
+	// startedAt: when this Spot was made; firstAnswerAt: when the first
+	// spot request answer covering every member was applied. A notice
+	// seen by then may be older than the process (notice_lower.go).
+	startedAt, firstAnswerAt time.Time
 	// check is the newest spot request check, running or done.
 	check *spotCheck
 	// azs are the group's availability zones (synchronous launches).
@@ -136,8 +147,9 @@ func NewSpot(o SpotOptions) *Spot {
 		observer:  orNop(o.Observer),
 		checkedAt: map[string]time.Time{},
 
-		pollInterval: o.PollInterval,
-		checkMaxAge:  o.CheckMaxAge,
+		noticeSettled: map[string]bool{},
+		pollInterval:  o.PollInterval,
+		checkMaxAge:   o.CheckMaxAge,
 	}
 	if s.clients.AutoScaling == nil {
 		s.clients = o.Group.clients
@@ -148,6 +160,7 @@ func NewSpot(o SpotOptions) *Spot {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.startedAt = s.now()
 	if s.queueWait <= 0 {
 		s.queueWait = 20
 	}
@@ -223,9 +236,13 @@ func (s *Spot) ObservePolled(ctx context.Context, snap *Snapshot, p *SpotPoll) {
 		}
 	}
 	s.logPendingSignals(snap)
+	s.lowerForNotices(ctx, snap)
 
+	// Members under a notice that desired capacity no longer counts fill
+	// nothing: a launch for the runner's replacement may be outstanding.
+	filling := fillingCount(snap) - s.group.leftOut(snap)
 	s.mu.Lock()
-	short := snap.Desired > fillingCount(snap) || s.syncShort
+	short := snap.Desired > filling || s.syncShort
 	s.mu.Unlock()
 	s.failures.observeShortage(short)
 	if short && s.failures.due(s.pollEvery) {

@@ -170,6 +170,9 @@ func (s *Spot) applyCheck(c *spotCheck, reqs []polledRequest, all bool) {
 	if all && c.start.After(s.polledAt) {
 		s.polledAt = c.start
 	}
+	if all && s.firstAnswerAt.IsZero() {
+		s.firstAnswerAt = s.now()
+	}
 }
 
 // marketOf is the known market of id: from the spot request polls, else

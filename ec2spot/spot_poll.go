@@ -220,6 +220,9 @@ func (s *Spot) polledAsOf(start time.Time) {
 	if start.After(s.polledAt) {
 		s.polledAt = start
 	}
+	if s.firstAnswerAt.IsZero() {
+		s.firstAnswerAt = s.now()
+	}
 }
 
 const (

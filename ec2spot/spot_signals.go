@@ -178,6 +178,11 @@ func (s *Spot) pruneSignals(snap *Snapshot) {
 			delete(s.checkedAt, id)
 		}
 	}
+	for id := range s.noticeSettled {
+		if _, ok := snap.Instance(id); !ok {
+			delete(s.noticeSettled, id)
+		}
+	}
 }
 
 // logPendingSignals logs signals that arrived before their instance was in

@@ -225,7 +225,8 @@ func TestConcurrentConnectInfoCostsOneSpotCheck(t *testing.T) {
 // The call budget of Update: while a spot instance under notice is still
 // in service (reported deleting, so fleeting polls every 2 s) and nothing
 // else moves, 5 Updates over 10 s cost one describe and one spot poll,
-// where each Update cost both before. While instances launch, every Update
+// where each Update cost both before; the first 5 cost one describe more,
+// which confirms the plugin lowering desired capacity for the notice. While instances launch, every Update
 // describes and the spot poll still runs every poll_interval.
 func TestUpdateCallBudget(t *testing.T) {
 	s := fastSim(t, awssim.Options{})
@@ -260,7 +261,10 @@ func TestUpdateCallBudget(t *testing.T) {
 				what, DefaultPollInterval, d, pl, wantDescribes, wantPolls)
 		}
 	}
-	cycle("notice", 1, 1)
+	cycle("notice", 2, 1)
+	if gr, _ := s.Group("runners"); gr.Desired != 1 {
+		t.Errorf("desired = %d under notice, want 1 (lowered for the noticed instance)", gr.Desired)
+	}
 	cycle("under notice, settled", 1, 1)
 	if _, err := p.ConnectInfo(ctx, ids[0]); err == nil {
 		t.Error("ConnectInfo handed out the instance under notice")

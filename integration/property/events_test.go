@@ -11,11 +11,13 @@ import (
 // What each one should do to the runner's accounting:
 //
 //   - spot reclaim: a notice (spot request marked-for-termination), then EC2
-//     terminates the instance without decrement and the group launches a
-//     replacement. Desired capacity is unchanged; the runner sees the
-//     instance go deleting → gone and a replacement it never asked for
-//     (fleeting: "unexpected"), which it may remove later like any other.
-//     From the notice on, no job may start on it (the 5 s bound).
+//     terminates the instance without decrement. The runner sees it
+//     deleting from the notice on and replaces it itself, so the plugin
+//     lowers desired capacity for it once when it sees the notice while
+//     the instance is in service; seen only after AWS took it, the group
+//     launches a replacement the runner never asked for (fleeting:
+//     "unexpected"), which it may remove later like any other. From the
+//     notice on, no job may start on it (the 5 s bound).
 //   - health replacement: the group terminates an Unhealthy instance
 //     without decrement and replaces it: as a reclaim, without a notice.
 //   - termination hook held (Terminating:Wait, still billing) and abandoned
