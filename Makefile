@@ -24,7 +24,7 @@ build:
 # the plugin binaries the integration tests start): say so before the wait.
 test:
 	$(GO) mod download
-	@echo "make test: compiling and running every package with -race (2 cores: first run about 8.5 min and up to 4 GiB of memory, the SDK's EC2 package alone 3 GiB; later runs 3-5 min) ..."
+	@echo "make test: compiling and running every package with -race (2 cores: first run about 11 min and up to 4 GiB of memory, the SDK's EC2 package alone 3 GiB; later runs 3-5 min) ..."
 	$(GO) test $(TEST_FLAGS) ./...
 
 lint:
@@ -39,7 +39,7 @@ SCENARIO ?= default
 RUNS ?= 1
 SEED ?= 0
 demo:
-	@echo "make demo: compiling (first run on 2 cores: about 1.5 min and 3.1 GiB of memory for the SDK's EC2 package), then running scenario $(SCENARIO) ..."
+	@echo "make demo: compiling (first run on 2 cores: about 2 min of compiling, 3.3 GiB of memory for the SDK's EC2 package), then running scenario $(SCENARIO) ..."
 	$(GO) run ./cmd/ec2spot-demo -scenario $(SCENARIO) -runs $(RUNS) -seed $(SEED)
 
 # docs/report.png from the last demo's report (make demo first), rendered
