@@ -29,6 +29,11 @@ const (
 	// Heartbeat) for an instance whose spot notice has been visible in the
 	// API this long (real time: the plugin cannot see the simulated clock).
 	noticeBound = 5 * time.Second
+	// pollInterval is the plugin's poll_interval, compressed like the
+	// fallback timers: while a spot instance under notice is still in
+	// service and nothing else moves, Update may answer from a snapshot up
+	// to this old (real time), so the settle phase lasts longer than that.
+	pollInterval = time.Second
 )
 
 var spotTypes = []string{"t3.micro", "t3a.micro", "m5.large"}
@@ -116,6 +121,7 @@ func newWorld(t testing.TB, seed uint64, st *stats) *world {
 		"retry_max_attempts": 1,
 		"launch_mode":        launchMode,
 		"on_demand_fallback": map[string]any{"after": "1s", "hold": "1s"},
+		"poll_interval":      pollInterval.String(),
 		"api_rate_limits":    map[string]any{"autoscaling": 1000, "ec2": 1000, "instance_connect": 1000},
 	}
 	w.note("config launch_mode=%s", launchMode)
