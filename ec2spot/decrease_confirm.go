@@ -83,12 +83,18 @@ func (g *Group) confirmTerminations(ctx context.Context, snap *Snapshot, out []D
 	}
 	// Only a call that was sent can have taken effect.
 	sent := func(err error) bool { return ambiguous(err) && !errors.Is(err, errNotSent) }
-	var reclaimed []int
+	var reclaimed, rejected []int
 	maybe := unconfirmed
 	for _, n := range unsure {
 		st := classifyForDecrease(fresh, out[n].ID, true)
 		if st != DecreaseAlreadyTerminating && st != DecreaseAlreadyGone {
-			continue // still a live (or retained) member: the failure stands
+			// Still a live (or retained) member: the failure stands, unless
+			// AWS rejected a decrement desired capacity has no room for.
+			if inst, _ := fresh.Instance(out[n].ID); st == DecreaseRequested && isValidationError(out[n].Err) &&
+				inst.Phase.CountsTowardDesired() && decrementFor(snap, out[n].ID) {
+				rejected = append(rejected, n)
+			}
+			continue
 		}
 		if sent(out[n].Err) {
 			if !decrementFor(snap, out[n].ID) {
@@ -107,7 +113,9 @@ func (g *Group) confirmTerminations(ctx context.Context, snap *Snapshot, out []D
 			reclaimed = append(reclaimed, n)
 		}
 	}
-	return append(reclaimed, g.settleDecrements(fresh, out, maybe)...)
+	reclaimed = append(reclaimed, g.settleDecrements(fresh, out, maybe)...)
+	g.terminateSurplus(ctx, fresh, out, rejected)
+	return reclaimed
 }
 
 // settleDecrements accounts for the terminates in out[idx], each of which

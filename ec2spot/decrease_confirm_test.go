@@ -88,3 +88,45 @@ func TestDecreaseOfInstanceAWSTookSinceTheSnapshot(t *testing.T) {
 		})
 	}
 }
+
+// Desired capacity was lowered outside the plugin down to MinSize while the
+// protected members stay: AWS rejects a decrementing terminate of any of
+// them. The runner's Decrease must still remove the instance (without a
+// decrement: desired capacity does not count it), not fail for ever while
+// it bills. (Property test seeds 2004648856, 2004648880.)
+func TestDecreaseOfSurplusMemberAtMinSize(t *testing.T) {
+	s := fastSim(t, awssim.Options{})
+	g := newTestGroup(t, s, awssim.GroupSpec{Desired: 2, MaxSize: 5})
+	ids := inService(t, g, 2)
+	ctx := testCtx(t)
+	// An operator scales in to 0; the members are protected from scale-in.
+	if err := s.SetDesiredExternally("runners", 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := g.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	out, err := g.Decrease(ctx, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range out {
+		if !o.Status.Done() {
+			t.Errorf("%s: %v %v, want done", o.ID, o.Status, o.Err)
+		}
+	}
+	for _, id := range ids {
+		if got := lifecycleOf(s, id); got != "Terminating/shutting-down" {
+			t.Errorf("%s: %s, want terminating", id, got)
+		}
+	}
+	if d := desiredOf(t, s); d != 0 {
+		t.Errorf("desired = %d, want 0", d)
+	}
+	s.Advance(time.Minute)
+	for _, i := range s.Instances() {
+		if i.State == "pending" || i.State == "running" {
+			t.Errorf("%s still bills (%s): replaced or never terminated", i.ID, i.Lifecycle)
+		}
+	}
+}
