@@ -65,14 +65,15 @@ func (w *world) checkSettled() {
 			w.violate("decrease-never-confirmed", "Decrease keeps failing for %s (EC2 %s / %s)", id, i.State, i.Lifecycle)
 		}
 	}
-	if g, _ := w.sim.Group(groupName); g.Desired > w.runner.expectedDesired || g.Desired < w.runner.expectedDesired-w.runner.externalCuts {
+	r := w.runner
+	if g, _ := w.sim.Group(groupName); g.Desired > r.expectedDesired+r.adopted+r.racy || g.Desired < r.expectedDesired+r.adopted-r.externalCuts {
 		var why []string
 		for s := range w.suspects {
 			why = append(why, s)
 		}
 		sort.Strings(why)
-		w.violate("desired-drift", "desired capacity %d, the runner asked for minus removed %d (%d external cuts); suspects: %s",
-			g.Desired, w.runner.expectedDesired, w.runner.externalCuts, strings.Join(why, "; "))
+		w.violate("desired-drift", "desired capacity %d, the runner asked for minus removed %d (%d replacements it keeps, %d unsure, %d external cuts); suspects: %s",
+			g.Desired, r.expectedDesired, r.adopted, r.racy, r.externalCuts, strings.Join(why, "; "))
 	}
 }
 

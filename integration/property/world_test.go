@@ -77,6 +77,20 @@ type runnerModel struct {
 	// externalCuts: how often desired capacity was lowered outside the
 	// plugin; desired may sit that far below expectedDesired (events_test.go).
 	externalCuts int
+	// awsTaken: ids AWS was already terminating on its own (no decrement)
+	// when the runner first asked to remove them (issue 12, path 5).
+	awsTaken map[string]bool
+	// adopted: replacements the runner keeps as instances of its own: AWS
+	// had launched them before the runner removed the instance they
+	// replaced, so lowering desired capacity for it would only put desired
+	// capacity below the members (the plugin leaves it; fleeting takes the
+	// replacement in as an unexpected instance, and removing it later
+	// decrements). Desired capacity may sit that far above expectedDesired.
+	adopted int
+	// racy: removals of such instances during which AWS launched an
+	// instance: whether the replacement was there when the plugin looked
+	// is not known; desired capacity may sit that far above too.
+	racy int
 	// reported is the last Update's snapshot.
 	reported map[string]provider.State
 	// removing: ids the runner wants gone and has not had confirmed;
@@ -95,7 +109,7 @@ func newWorld(t testing.TB, seed uint64, st *stats) *world {
 	w := &world{
 		t: t, seed: seed, rng: rand.New(rand.NewPCG(seed, 0x13)), logs: &simtest.LogBuffer{}, stats: st,
 		notices: map[string]time.Time{}, suspects: map[string]bool{},
-		runner: runnerModel{reported: map[string]provider.State{}, removing: map[string]bool{}, removed: map[string]bool{}},
+		runner: runnerModel{reported: map[string]provider.State{}, removing: map[string]bool{}, removed: map[string]bool{}, awsTaken: map[string]bool{}},
 	}
 	// Time compression: boot in 20 ms of real time. The notice period and
 	// termination are stretched in simulated time so that they last long
@@ -222,6 +236,9 @@ func (w *world) decrease(fresh []string) {
 		// AWS already taking it (no decrement): issue 12 path 5.
 		if i, ok := w.sim.Instance(id); ok && (strings.HasPrefix(i.Lifecycle, "Terminat") || i.State == "shutting-down") {
 			w.suspects["path 5: Decrease of "+id+" while AWS had it "+i.Lifecycle+"/"+i.State] = true
+			if i.Lifecycle != "Terminating:Retained" {
+				w.runner.awsTaken[id] = true
+			}
 		}
 	}
 	var ids []string
@@ -232,6 +249,7 @@ func (w *world) decrease(fresh []string) {
 		return
 	}
 	sort.Strings(ids)
+	room, before := w.room()
 	ctx, cancel := w.ctx()
 	defer cancel()
 	got, err := w.plugin.Decrease(ctx, ids)
@@ -239,6 +257,14 @@ func (w *world) decrease(fresh []string) {
 	if err != nil {
 		got = nil
 	}
+	_, after := w.room()
+	launched := 0 // by AWS during the call: Decrease launches nothing
+	for id := range after {
+		if !before[id] {
+			launched++
+		}
+	}
+	w.replacements(got, room, launched)
 	asked := map[string]bool{}
 	for _, id := range ids {
 		asked[id] = true
@@ -255,6 +281,42 @@ func (w *world) decrease(fresh []string) {
 		delete(w.runner.removing, id)
 	}
 	w.note("Decrease(%v) → %v, err=%v", ids, got, err)
+}
+
+// room is how far desired capacity is above the group's members filling
+// it (in service or launching), i.e. how many replacements AWS has yet to
+// launch; ids are the group's instances EC2 shows.
+func (w *world) room() (room int, ids map[string]bool) {
+	g, _ := w.sim.Group(groupName)
+	ids = map[string]bool{}
+	filling := 0
+	for _, i := range w.sim.Instances() {
+		if i.Group != groupName {
+			continue
+		}
+		ids[i.ID] = true
+		if bills(i) && (i.Lifecycle == "InService" || strings.HasPrefix(i.Lifecycle, "Pending")) {
+			filling++
+		}
+	}
+	return g.Desired - filling, ids
+}
+
+// replacements accounts for the instances AWS was already terminating
+// that a Decrease confirmed: desired capacity is lowered for as many of
+// them as replacements are still to launch (room, before the call); the
+// replacements of the others are there and the runner keeps them. A
+// launch during the call leaves that split unknown by one each.
+func (w *world) replacements(got []string, room, launchedDuring int) {
+	n := 0
+	for _, id := range got {
+		if w.runner.awsTaken[id] && !w.runner.removed[id] {
+			n++
+		}
+	}
+	lowerable := min(max(room, 0), n)
+	w.runner.adopted += n - lowerable
+	w.runner.racy += min(launchedDuring, lowerable)
 }
 
 // connect is a job starting on id: ConnectInfo, then Heartbeat.
