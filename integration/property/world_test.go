@@ -78,7 +78,7 @@ type runnerModel struct {
 	// plugin; desired may sit that far below expectedDesired (events_test.go).
 	externalCuts int
 	// awsTaken: ids AWS was already terminating on its own (no decrement)
-	// when the runner first asked to remove them (issue 12, path 5).
+	// when the runner asked to remove them (issue 12, path 5).
 	awsTaken map[string]bool
 	// adopted: replacements the runner keeps as instances of its own: AWS
 	// had launched them before the runner removed the instance they
@@ -236,9 +236,6 @@ func (w *world) decrease(fresh []string) {
 		// AWS already taking it (no decrement): issue 12 path 5.
 		if i, ok := w.sim.Instance(id); ok && (strings.HasPrefix(i.Lifecycle, "Terminat") || i.State == "shutting-down") {
 			w.suspects["path 5: Decrease of "+id+" while AWS had it "+i.Lifecycle+"/"+i.State] = true
-			if i.Lifecycle != "Terminating:Retained" {
-				w.runner.awsTaken[id] = true
-			}
 		}
 	}
 	var ids []string
@@ -249,6 +246,7 @@ func (w *world) decrease(fresh []string) {
 		return
 	}
 	sort.Strings(ids)
+	w.markAWSTaken(ids)
 	room, before := w.room()
 	ctx, cancel := w.ctx()
 	defer cancel()
@@ -300,6 +298,27 @@ func (w *world) room() (room int, ids map[string]bool) {
 		}
 	}
 	return g.Desired - filling, ids
+}
+
+// markAWSTaken records which of ids AWS is terminating on its own: its
+// termination activity is not a user request (in this world only the
+// plugin terminates through Auto Scaling). Also ids the runner asked for
+// earlier, whose removal failed until AWS took them.
+func (w *world) markAWSTaken(ids []string) {
+	g, _ := w.sim.Group(groupName)
+	cause := map[string]string{}
+	for _, a := range g.Activities { // oldest first: the latest wins
+		if id, ok := strings.CutPrefix(a.Description, "Terminating EC2 instance: "); ok {
+			cause[id] = a.Cause
+		}
+	}
+	for _, id := range ids {
+		i, ok := w.sim.Instance(id)
+		leaving := ok && (strings.HasPrefix(i.Lifecycle, "Terminat") || i.State == "shutting-down") && i.Lifecycle != "Terminating:Retained"
+		if leaving && !strings.Contains(cause[id], "in response to a user request") {
+			w.runner.awsTaken[id] = true
+		}
+	}
 }
 
 // replacements accounts for the instances AWS was already terminating
