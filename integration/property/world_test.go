@@ -87,9 +87,9 @@ type runnerModel struct {
 	// replacement in as an unexpected instance, and removing it later
 	// decrements). Desired capacity may sit that far above expectedDesired.
 	adopted int
-	// racy: removals of such instances during which AWS launched an
-	// instance: whether the replacement was there when the plugin looked
-	// is not known; desired capacity may sit that far above too.
+	// racy: removals during which AWS launched an instance or started
+	// taking the removed one: what the plugin saw when it looked is not
+	// known; desired capacity may sit that far above too.
 	racy int
 	// reported is the last Update's snapshot.
 	reported map[string]provider.State
@@ -263,6 +263,13 @@ func (w *world) decrease(fresh []string) {
 		}
 	}
 	w.replacements(got, room, launched)
+	// AWS may also start taking one during the call: the plugin then treats
+	// it as AWS's, the model could not; unknown by one each.
+	for id := range w.awsTaking(got) {
+		if !w.runner.awsTaken[id] {
+			w.runner.racy++
+		}
+	}
 	asked := map[string]bool{}
 	for _, id := range ids {
 		asked[id] = true
@@ -274,7 +281,8 @@ func (w *world) decrease(fresh []string) {
 		}
 		if !w.runner.removed[id] {
 			w.runner.removed[id] = true
-			w.runner.expectedDesired = max(0, w.runner.expectedDesired-1)
+			// Below zero once the runner removes replacements it kept (adopted).
+			w.runner.expectedDesired--
 		}
 		delete(w.runner.removing, id)
 	}
@@ -300,11 +308,18 @@ func (w *world) room() (room int, ids map[string]bool) {
 	return g.Desired - filling, ids
 }
 
-// markAWSTaken records which of ids AWS is terminating on its own: its
-// termination activity is not a user request (in this world only the
-// plugin terminates through Auto Scaling). Also ids the runner asked for
-// earlier, whose removal failed until AWS took them.
+// markAWSTaken records which of ids AWS is terminating on its own.
 func (w *world) markAWSTaken(ids []string) {
+	for id := range w.awsTaking(ids) {
+		w.runner.awsTaken[id] = true
+	}
+}
+
+// awsTaking: those of ids AWS is terminating on its own: their termination
+// activity is not a user request (in this world only the plugin terminates
+// through Auto Scaling). Also ids the runner asked for earlier, whose
+// removal failed until AWS took them.
+func (w *world) awsTaking(ids []string) map[string]bool {
 	g, _ := w.sim.Group(groupName)
 	cause := map[string]string{}
 	for _, a := range g.Activities { // oldest first: the latest wins
@@ -312,13 +327,15 @@ func (w *world) markAWSTaken(ids []string) {
 			cause[id] = a.Cause
 		}
 	}
+	out := map[string]bool{}
 	for _, id := range ids {
 		i, ok := w.sim.Instance(id)
 		leaving := ok && (strings.HasPrefix(i.Lifecycle, "Terminat") || i.State == "shutting-down") && i.Lifecycle != "Terminating:Retained"
 		if leaving && !strings.Contains(cause[id], "in response to a user request") {
-			w.runner.awsTaken[id] = true
+			out[id] = true
 		}
 	}
+	return out
 }
 
 // replacements accounts for the instances AWS was already terminating
