@@ -262,14 +262,15 @@ func (w *world) decrease(fresh []string) {
 			launched++
 		}
 	}
-	w.replacements(got, room, launched)
-	// AWS may also start taking one during the call: the plugin then treats
-	// it as AWS's, the model could not; unknown by one each.
+	// AWS may also start taking one during the call: decremented or
+	// lowered for, the same, unless a replacement launched meanwhile.
+	during := 0
 	for id := range w.awsTaking(got) {
 		if !w.runner.awsTaken[id] {
-			w.runner.racy++
+			during++
 		}
 	}
+	w.replacements(got, room, launched, during)
 	asked := map[string]bool{}
 	for _, id := range ids {
 		asked[id] = true
@@ -342,8 +343,9 @@ func (w *world) awsTaking(ids []string) map[string]bool {
 // that a Decrease confirmed: desired capacity is lowered for as many of
 // them as replacements are still to launch (room, before the call); the
 // replacements of the others are there and the runner keeps them. A
-// launch during the call leaves that split unknown by one each.
-func (w *world) replacements(got []string, room, launchedDuring int) {
+// launch during the call leaves that split unknown by one each, for these
+// and for those AWS started taking during the call.
+func (w *world) replacements(got []string, room, launchedDuring, takenDuring int) {
 	n := 0
 	for _, id := range got {
 		if w.runner.awsTaken[id] && !w.runner.removed[id] {
@@ -352,7 +354,7 @@ func (w *world) replacements(got []string, room, launchedDuring int) {
 	}
 	lowerable := min(max(room, 0), n)
 	w.runner.adopted += n - lowerable
-	w.runner.racy += min(launchedDuring, lowerable)
+	w.runner.racy += min(launchedDuring, lowerable+takenDuring)
 }
 
 // connect is a job starting on id: ConnectInfo, then Heartbeat.
