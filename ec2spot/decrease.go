@@ -2,7 +2,6 @@ package ec2spot
 
 import (
 	"context"
-	"errors"
 )
 
 // DecreaseStatus is what Decrease did with one id.
@@ -70,6 +69,10 @@ type DecreaseOutcome struct {
 	ID     string
 	Status DecreaseStatus
 	Err    error // with DecreaseFailed
+
+	// unconfirmed: AWS accepted a decrementing terminate whose answer does
+	// not show the decrement (decrease_confirm.go).
+	unconfirmed bool
 }
 
 // Decrease terminates the given members with a desired-capacity decrement,
@@ -122,52 +125,9 @@ func (g *Group) Decrease(ctx context.Context, ids []string) ([]DecreaseOutcome, 
 	}
 
 	g.terminateAll(ctx, snap, out, terminate)
-	reclaimed = append(reclaimed, g.confirmFailures(ctx, snap, out, terminate)...)
+	reclaimed = append(reclaimed, g.confirmTerminations(ctx, snap, out, terminate)...)
 	g.lowerForReclaimed(ctx, out, reclaimed)
 	return out, nil
-}
-
-// confirmFailures looks at the group once after terminate failures that
-// may not be what they seem: a ValidationError (the instance may already
-// be terminating or gone) or an ambiguous failure (the call may have taken
-// effect, its answer lost). It returns the members found terminating that
-// the plugin did not terminate.
-func (g *Group) confirmFailures(ctx context.Context, snap *Snapshot, out []DecreaseOutcome, idx []int) []int {
-	var unsure []int
-	for _, n := range idx {
-		if out[n].Status == DecreaseFailed && (isValidationError(out[n].Err) || ambiguous(out[n].Err)) {
-			unsure = append(unsure, n)
-		}
-	}
-	// Only a call that was sent can have taken effect.
-	sent := func(err error) bool { return ambiguous(err) && !errors.Is(err, errNotSent) }
-	if len(unsure) == 0 {
-		return nil
-	}
-	fresh, err := g.observeLocked(ctx)
-	if err != nil {
-		return nil // the failures stand; fleeting asks again
-	}
-	var reclaimed []int
-	for _, n := range unsure {
-		st := classifyForDecrease(fresh, out[n].ID, true)
-		if st != DecreaseAlreadyTerminating && st != DecreaseAlreadyGone {
-			continue // still a live (or retained) member: the failure stands
-		}
-		if sent(out[n].Err) {
-			// The call took effect and its answer was lost: account for it
-			// as for an answered one, or the next describe reads the
-			// plugin's own decrement as a change made outside it.
-			g.terminated(out[n].ID, g.decrementFor(snap, out[n].ID))
-			out[n] = DecreaseOutcome{ID: out[n].ID, Status: DecreaseRequested}
-			continue
-		}
-		out[n] = DecreaseOutcome{ID: out[n].ID, Status: st}
-		if st == DecreaseAlreadyTerminating && g.mayLowerFor(out[n].ID) {
-			reclaimed = append(reclaimed, n)
-		}
-	}
-	return reclaimed
 }
 
 // decrementFor: a retained instance no longer fills desired capacity, nor

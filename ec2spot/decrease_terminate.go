@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/smithy-go"
 )
 
@@ -121,7 +122,7 @@ func (g *Group) terminateBatch(ctx context.Context, snap *Snapshot, out []Decrea
 	}
 	// The batch form names the group, so AWS refuses an instance that moved
 	// to another group since the snapshot instead of terminating it there.
-	_, err := g.clients.AutoScaling.TerminateInstanceInAutoScalingGroup(ctx, &autoscaling.TerminateInstanceInAutoScalingGroupInput{
+	resp, err := g.clients.AutoScaling.TerminateInstanceInAutoScalingGroup(ctx, &autoscaling.TerminateInstanceInAutoScalingGroupInput{
 		AutoScalingGroupName:           aws.String(g.name),
 		InstanceIds:                    ids,
 		ShouldDecrementDesiredCapacity: aws.Bool(b.decrement),
@@ -129,8 +130,8 @@ func (g *Group) terminateBatch(ctx context.Context, snap *Snapshot, out []Decrea
 	switch {
 	case err == nil:
 		g.form.CompareAndSwap(formUnknown, formBatch)
-		for _, id := range ids {
-			g.terminated(id, b.decrement)
+		for _, n := range b.idx {
+			g.accepted(out, n, b.decrement, activitiesOf(resp))
 		}
 		return
 	case g.form.Load() == formUnknown && batchFormRejected(err, ids):
@@ -200,7 +201,7 @@ func (g *Group) terminateSingle(ctx context.Context, snap *Snapshot, out []Decre
 		out[n].Status, out[n].Err = DecreaseRefusedForeign, nil
 		return false
 	}
-	_, err := g.clients.AutoScaling.TerminateInstanceInAutoScalingGroup(ctx, &autoscaling.TerminateInstanceInAutoScalingGroupInput{
+	resp, err := g.clients.AutoScaling.TerminateInstanceInAutoScalingGroup(ctx, &autoscaling.TerminateInstanceInAutoScalingGroupInput{
 		InstanceId:                     aws.String(id),
 		ShouldDecrementDesiredCapacity: aws.Bool(decrement),
 	})
@@ -209,9 +210,19 @@ func (g *Group) terminateSingle(ctx context.Context, snap *Snapshot, out []Decre
 		out[n].Err = explain("autoscaling:TerminateInstanceInAutoScalingGroup", err)
 		return false
 	}
-	out[n].Status, out[n].Err = DecreaseRequested, nil
-	g.terminated(id, decrement)
+	g.accepted(out, n, decrement, activitiesOf(resp))
 	return true
+}
+
+// activitiesOf: the batch form answers Activities, the single form Activity.
+func activitiesOf(resp *autoscaling.TerminateInstanceInAutoScalingGroupOutput) []types.Activity {
+	if resp == nil {
+		return nil
+	}
+	if resp.Activity != nil {
+		return append([]types.Activity{*resp.Activity}, resp.Activities...)
+	}
+	return resp.Activities
 }
 
 // serverError: AWS answered with an HTTP 5xx (after the SDK's retries).

@@ -43,6 +43,9 @@ import (
 // When the runner Decreases an instance AWS is already taking without
 // decrement, the plugin must lower desired capacity once (issue 12, path
 // 5): the runner removed it, and a replacement nobody asked for is waste.
+// Unless the replacement has already launched: then it stays, desired
+// capacity with it, and the runner keeps it as an instance of its own
+// (runnerModel.adopted).
 
 // event injects one out-of-band event if it applies to the current world
 // (an instance to act on, a hook to abandon, ...); false when it does not.

@@ -308,8 +308,8 @@ func (w *world) run(ops []op) {
 			w.setSpot(false) // terminations give slots back; an outage has none
 		}
 		w.exec(o.kind)
-		if g, _ := w.sim.Group(groupName); g.Desired != w.runner.expectedDesired {
-			w.note("   desired capacity %d, the runner expects %d", g.Desired, w.runner.expectedDesired)
+		if g, _ := w.sim.Group(groupName); g.Desired != w.runner.expectedDesired+w.runner.adopted {
+			w.note("   desired capacity %d, the runner expects %d (%d of them replacements it keeps)", g.Desired, w.runner.expectedDesired+w.runner.adopted, w.runner.adopted)
 		}
 		for _, a := range o.faults {
 			if !w.sim.RemoveFault(faults[a]) {

@@ -29,6 +29,11 @@ const (
 	// Heartbeat) for an instance whose spot notice has been visible in the
 	// API this long (real time: the plugin cannot see the simulated clock).
 	noticeBound = 5 * time.Second
+	// pollInterval is the plugin's poll_interval, compressed like the
+	// fallback timers: while a spot instance under notice is still in
+	// service and nothing else moves, Update may answer from a snapshot up
+	// to this old (real time), so the settle phase lasts longer than that.
+	pollInterval = time.Second
 )
 
 var spotTypes = []string{"t3.micro", "t3a.micro", "m5.large"}
@@ -72,6 +77,20 @@ type runnerModel struct {
 	// externalCuts: how often desired capacity was lowered outside the
 	// plugin; desired may sit that far below expectedDesired (events_test.go).
 	externalCuts int
+	// awsTaken: ids AWS was already terminating on its own (no decrement)
+	// when the runner asked to remove them (issue 12, path 5).
+	awsTaken map[string]bool
+	// adopted: replacements the runner keeps as instances of its own: AWS
+	// had launched them before the runner removed the instance they
+	// replaced, so lowering desired capacity for it would only put desired
+	// capacity below the members (the plugin leaves it; fleeting takes the
+	// replacement in as an unexpected instance, and removing it later
+	// decrements). Desired capacity may sit that far above expectedDesired.
+	adopted int
+	// racy: removals during which AWS launched an instance or started
+	// taking the removed one: what the plugin saw when it looked is not
+	// known; desired capacity may sit that far above too.
+	racy int
 	// reported is the last Update's snapshot.
 	reported map[string]provider.State
 	// removing: ids the runner wants gone and has not had confirmed;
@@ -90,7 +109,7 @@ func newWorld(t testing.TB, seed uint64, st *stats) *world {
 	w := &world{
 		t: t, seed: seed, rng: rand.New(rand.NewPCG(seed, 0x13)), logs: &simtest.LogBuffer{}, stats: st,
 		notices: map[string]time.Time{}, suspects: map[string]bool{},
-		runner: runnerModel{reported: map[string]provider.State{}, removing: map[string]bool{}, removed: map[string]bool{}},
+		runner: runnerModel{reported: map[string]provider.State{}, removing: map[string]bool{}, removed: map[string]bool{}, awsTaken: map[string]bool{}},
 	}
 	// Time compression: boot in 20 ms of real time. The notice period and
 	// termination are stretched in simulated time so that they last long
@@ -116,6 +135,7 @@ func newWorld(t testing.TB, seed uint64, st *stats) *world {
 		"retry_max_attempts": 1,
 		"launch_mode":        launchMode,
 		"on_demand_fallback": map[string]any{"after": "1s", "hold": "1s"},
+		"poll_interval":      pollInterval.String(),
 		"api_rate_limits":    map[string]any{"autoscaling": 1000, "ec2": 1000, "instance_connect": 1000},
 	}
 	w.note("config launch_mode=%s", launchMode)
@@ -226,6 +246,8 @@ func (w *world) decrease(fresh []string) {
 		return
 	}
 	sort.Strings(ids)
+	w.markAWSTaken(ids)
+	room, before := w.room()
 	ctx, cancel := w.ctx()
 	defer cancel()
 	got, err := w.plugin.Decrease(ctx, ids)
@@ -233,6 +255,22 @@ func (w *world) decrease(fresh []string) {
 	if err != nil {
 		got = nil
 	}
+	_, after := w.room()
+	launched := 0 // by AWS during the call: Decrease launches nothing
+	for id := range after {
+		if !before[id] {
+			launched++
+		}
+	}
+	// AWS may also start taking one during the call: decremented or
+	// lowered for, the same, unless a replacement launched meanwhile.
+	during := 0
+	for id := range w.awsTaking(got) {
+		if !w.runner.awsTaken[id] {
+			during++
+		}
+	}
+	w.replacements(got, room, launched, during)
 	asked := map[string]bool{}
 	for _, id := range ids {
 		asked[id] = true
@@ -244,11 +282,79 @@ func (w *world) decrease(fresh []string) {
 		}
 		if !w.runner.removed[id] {
 			w.runner.removed[id] = true
-			w.runner.expectedDesired = max(0, w.runner.expectedDesired-1)
+			// Below zero once the runner removes replacements it kept (adopted).
+			w.runner.expectedDesired--
 		}
 		delete(w.runner.removing, id)
 	}
 	w.note("Decrease(%v) → %v, err=%v", ids, got, err)
+}
+
+// room is how far desired capacity is above the group's members filling
+// it (in service or launching), i.e. how many replacements AWS has yet to
+// launch; ids are the group's instances EC2 shows.
+func (w *world) room() (room int, ids map[string]bool) {
+	g, _ := w.sim.Group(groupName)
+	ids = map[string]bool{}
+	filling := 0
+	for _, i := range w.sim.Instances() {
+		if i.Group != groupName {
+			continue
+		}
+		ids[i.ID] = true
+		if bills(i) && (i.Lifecycle == "InService" || strings.HasPrefix(i.Lifecycle, "Pending")) {
+			filling++
+		}
+	}
+	return g.Desired - filling, ids
+}
+
+// markAWSTaken records which of ids AWS is terminating on its own.
+func (w *world) markAWSTaken(ids []string) {
+	for id := range w.awsTaking(ids) {
+		w.runner.awsTaken[id] = true
+	}
+}
+
+// awsTaking: those of ids AWS is terminating on its own: their termination
+// activity is not a user request (in this world only the plugin terminates
+// through Auto Scaling). Also ids the runner asked for earlier, whose
+// removal failed until AWS took them.
+func (w *world) awsTaking(ids []string) map[string]bool {
+	g, _ := w.sim.Group(groupName)
+	cause := map[string]string{}
+	for _, a := range g.Activities { // oldest first: the latest wins
+		if id, ok := strings.CutPrefix(a.Description, "Terminating EC2 instance: "); ok {
+			cause[id] = a.Cause
+		}
+	}
+	out := map[string]bool{}
+	for _, id := range ids {
+		i, ok := w.sim.Instance(id)
+		leaving := ok && (strings.HasPrefix(i.Lifecycle, "Terminat") || i.State == "shutting-down") && i.Lifecycle != "Terminating:Retained"
+		if leaving && !strings.Contains(cause[id], "in response to a user request") {
+			out[id] = true
+		}
+	}
+	return out
+}
+
+// replacements accounts for the instances AWS was already terminating
+// that a Decrease confirmed: desired capacity is lowered for as many of
+// them as replacements are still to launch (room, before the call); the
+// replacements of the others are there and the runner keeps them. A
+// launch during the call leaves that split unknown by one each, for these
+// and for those AWS started taking during the call.
+func (w *world) replacements(got []string, room, launchedDuring, takenDuring int) {
+	n := 0
+	for _, id := range got {
+		if w.runner.awsTaken[id] && !w.runner.removed[id] {
+			n++
+		}
+	}
+	lowerable := min(max(room, 0), n)
+	w.runner.adopted += n - lowerable
+	w.runner.racy += min(launchedDuring, lowerable+takenDuring)
 }
 
 // connect is a job starting on id: ConnectInfo, then Heartbeat.

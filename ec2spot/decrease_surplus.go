@@ -1,0 +1,42 @@
+package ec2spot
+
+import "context"
+
+// A group protected from scale-in whose desired capacity was lowered
+// outside the plugin (an operator, a scheduled action) keeps more members
+// than desired capacity counts: AWS terminates none of them. A decrementing
+// terminate of one lowers desired capacity further, and once desired
+// capacity is at MinSize AWS rejects it ("Terminating instance without
+// replacement will violate group's min size constraint"): the runner's
+// Decrease would fail for ever and the instance bill. Desired capacity does
+// not count that surplus, so such a member is terminated without a
+// decrement: nothing is replaced, and desired capacity goes on counting the
+// members the runner keeps.
+
+// surplus is how many members fresh shows filling capacity beyond its
+// desired capacity, the plugin's own terminations left out.
+func (g *Group) surplus(fresh *Snapshot) int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	filling := 0
+	for _, i := range fresh.Instances {
+		if _, ours := g.terminating[i.ID]; i.Phase.CountsTowardDesired() && !ours {
+			filling++
+		}
+	}
+	return max(filling-fresh.Desired, 0)
+}
+
+// terminateSurplus terminates the live members out[idx], whose decrementing
+// terminate AWS rejected, without a decrement while fresh shows a surplus
+// (one per member of it); the others' failures stand.
+func (g *Group) terminateSurplus(ctx context.Context, fresh *Snapshot, out []DecreaseOutcome, idx []int) {
+	left := g.surplus(fresh)
+	for _, n := range idx {
+		if left == 0 {
+			return
+		}
+		left--
+		g.terminateBatch(ctx, fresh, out, terminateBatch{idx: []int{n}, decrement: false})
+	}
+}
