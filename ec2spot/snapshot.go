@@ -77,13 +77,22 @@ func (e *GroupNotFoundError) Error() string {
 	return fmt.Sprintf("auto scaling group %q not found in region %s: check plugin_config name and region (and that the credentials belong to the right account)", e.Name, e.Region)
 }
 
-// describeGroup is the one DescribeAutoScalingGroups of a refresh: by name,
-// with instances, paginated in case AWS ever splits the answer.
+// describeGroup is the one DescribeAutoScalingGroups of a refresh.
 func describeGroup(ctx context.Context, api AutoScalingAPI, name, region string, takenAt time.Time) (*Snapshot, error) {
+	g, err := describeGroupFull(ctx, api, name, region)
+	if err != nil {
+		return nil, err
+	}
+	return newSnapshot(g, takenAt), nil
+}
+
+// describeGroupFull describes the group by name, with instances, paginated
+// in case AWS ever splits the answer, and keeps the whole answer (tags and
+// mixed instances policy too).
+func describeGroupFull(ctx context.Context, api AutoScalingAPI, name, region string) (*types.AutoScalingGroup, error) {
 	p := autoscaling.NewDescribeAutoScalingGroupsPaginator(api, &autoscaling.DescribeAutoScalingGroupsInput{
 		AutoScalingGroupNames: []string{name},
 	})
-	var found *types.AutoScalingGroup
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
@@ -91,14 +100,11 @@ func describeGroup(ctx context.Context, api AutoScalingAPI, name, region string,
 		}
 		for i := range page.AutoScalingGroups {
 			if aws.ToString(page.AutoScalingGroups[i].AutoScalingGroupName) == name {
-				found = &page.AutoScalingGroups[i]
+				return &page.AutoScalingGroups[i], nil
 			}
 		}
 	}
-	if found == nil {
-		return nil, &GroupNotFoundError{Name: name, Region: region}
-	}
-	return newSnapshot(found, takenAt), nil
+	return nil, &GroupNotFoundError{Name: name, Region: region}
 }
 
 func newSnapshot(g *types.AutoScalingGroup, takenAt time.Time) *Snapshot {

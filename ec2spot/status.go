@@ -161,26 +161,6 @@ func ReadStatus(ctx context.Context, c Clients, name, region string, now time.Ti
 	return st, nil
 }
 
-// describeGroupFull is describeGroup's call, keeping the whole answer
-// (tags and mixed instances policy too).
-func describeGroupFull(ctx context.Context, api AutoScalingAPI, name, region string) (*astypes.AutoScalingGroup, error) {
-	p := autoscaling.NewDescribeAutoScalingGroupsPaginator(api, &autoscaling.DescribeAutoScalingGroupsInput{
-		AutoScalingGroupNames: []string{name},
-	})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, explain("autoscaling:DescribeAutoScalingGroups", err)
-		}
-		for i := range page.AutoScalingGroups {
-			if aws.ToString(page.AutoScalingGroups[i].AutoScalingGroupName) == name {
-				return &page.AutoScalingGroups[i], nil
-			}
-		}
-	}
-	return nil, &GroupNotFoundError{Name: name, Region: region}
-}
-
 // describeGroupInstances lists the EC2 instances carrying the group's tag,
 // by id: one call (a page per 1000), whatever the group size, and no
 // not-found error for a member that vanished meanwhile.
