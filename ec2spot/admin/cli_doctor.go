@@ -29,10 +29,7 @@ func (c CLI) doctor(ctx context.Context, args []string) int {
 		fmt.Fprint(c.Stderr, doctorUsage)
 		fs.PrintDefaults()
 	}
-	config := fs.String("config", "", "config.toml, or a plugin_config .json file")
-	runner := fs.String("runner", "", "the [[runners]] entry to check (by name)")
-	name := fs.String("name", "", "group name (overrides plugin_config name)")
-	region := fs.String("region", "", "region (overrides plugin_config region)")
+	tf := addTargetFlags(fs, "check")
 	queue := fs.String("interruption-queue-url", "", "queue URL (overrides plugin_config interruption_queue_url)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -40,26 +37,17 @@ func (c CLI) doctor(ctx context.Context, args []string) int {
 		}
 		return ExitUsage
 	}
-	if fs.NArg() > 0 || (*config == "" && *name == "") {
+	if fs.NArg() > 0 || tf.missing() {
 		fs.Usage()
 		return ExitUsage
 	}
-	targets := []NamedTarget{{}}
-	if *config != "" {
-		var err error
-		if targets, err = LoadTargets(*config, *runner); err != nil {
-			fmt.Fprintf(c.Stderr, "doctor: %v\n", err)
-			return ExitUsage
-		}
+	targets, err := tf.targets()
+	if err != nil {
+		fmt.Fprintf(c.Stderr, "doctor: %v\n", err)
+		return ExitUsage
 	}
 	failed := false
 	for _, t := range targets {
-		if *name != "" {
-			t.Target.Plugin.Name = *name
-		}
-		if *region != "" {
-			t.Target.Plugin.Region = *region
-		}
 		if *queue != "" {
 			t.Target.Plugin.InterruptionQueueURL = *queue
 		}

@@ -43,10 +43,7 @@ func (c CLI) status(ctx context.Context, args []string) int {
 		fmt.Fprint(c.Stderr, statusUsage)
 		fs.PrintDefaults()
 	}
-	config := fs.String("config", "", "config.toml, or a plugin_config .json file")
-	runner := fs.String("runner", "", "the [[runners]] entry to show (by name)")
-	name := fs.String("name", "", "group name (overrides plugin_config name)")
-	region := fs.String("region", "", "region (overrides plugin_config region)")
+	tf := addTargetFlags(fs, "show")
 	asJSON := fs.Bool("json", false, "print JSON (one object per group, in a list) for scripts")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -54,7 +51,7 @@ func (c CLI) status(ctx context.Context, args []string) int {
 		}
 		return ExitUsage
 	}
-	if fs.NArg() > 0 || (*config == "" && *name == "") {
+	if fs.NArg() > 0 || tf.missing() {
 		fs.Usage()
 		return ExitUsage
 	}
@@ -62,23 +59,14 @@ func (c CLI) status(ctx context.Context, args []string) int {
 		fmt.Fprintln(c.Stderr, "status: built without the plugin's state mapping")
 		return ExitFailed
 	}
-	targets := []NamedTarget{{}}
-	if *config != "" {
-		var err error
-		if targets, err = LoadTargets(*config, *runner); err != nil {
-			fmt.Fprintf(c.Stderr, "status: %v\n", err)
-			return ExitUsage
-		}
+	targets, err := tf.targets()
+	if err != nil {
+		fmt.Fprintf(c.Stderr, "status: %v\n", err)
+		return ExitUsage
 	}
 	var reports []StatusReport
 	failed := false
 	for _, t := range targets {
-		if *name != "" {
-			t.Target.Plugin.Name = *name
-		}
-		if *region != "" {
-			t.Target.Plugin.Region = *region
-		}
 		r, err := c.readStatus(ctx, t)
 		if err != nil {
 			fmt.Fprintf(c.Stderr, "status: %v\n", err)

@@ -1,0 +1,44 @@
+package admin
+
+import "flag"
+
+// targetFlags are the flags doctor and status share to pick the groups
+// they look at: a config.toml (all runners or one) or a group by name.
+type targetFlags struct {
+	config, runner, name, region *string
+}
+
+// addTargetFlags registers the shared flags; verb says what the command
+// does with a runner ("check", "show").
+func addTargetFlags(fs *flag.FlagSet, verb string) targetFlags {
+	return targetFlags{
+		config: fs.String("config", "", "config.toml, or a plugin_config .json file"),
+		runner: fs.String("runner", "", "the [[runners]] entry to "+verb+" (by name)"),
+		name:   fs.String("name", "", "group name (overrides plugin_config name)"),
+		region: fs.String("region", "", "region (overrides plugin_config region)"),
+	}
+}
+
+// missing: neither a config nor a group name was given.
+func (f targetFlags) missing() bool { return *f.config == "" && *f.name == "" }
+
+// targets loads the config's targets (one empty target without --config)
+// with --name and --region applied.
+func (f targetFlags) targets() ([]NamedTarget, error) {
+	targets := []NamedTarget{{}}
+	if *f.config != "" {
+		var err error
+		if targets, err = LoadTargets(*f.config, *f.runner); err != nil {
+			return nil, err
+		}
+	}
+	for i := range targets {
+		if *f.name != "" {
+			targets[i].Target.Plugin.Name = *f.name
+		}
+		if *f.region != "" {
+			targets[i].Target.Plugin.Region = *f.region
+		}
+	}
+	return targets, nil
+}
