@@ -130,3 +130,33 @@ func TestDecreaseOfSurplusMemberAtMinSize(t *testing.T) {
 		}
 	}
 }
+
+// The same, when no describe saw the cut before the runner's Decrease (the
+// plugin still expects both members): after the runner removed both, its
+// next Increase builds on nothing, not on a member it no longer has, or the
+// group keeps an instance nobody asked for. (Property test seed 2715826817.)
+func TestIncreaseAfterSurplusDecreaseBuildsOnWhatTheRunnerKeeps(t *testing.T) {
+	s := fastSim(t, awssim.Options{})
+	g := newTestGroup(t, s, awssim.GroupSpec{Desired: 2, MaxSize: 5})
+	ids := inService(t, g, 2)
+	ctx := testCtx(t)
+	if err := s.SetDesiredExternally("runners", 1); err != nil {
+		t.Fatal(err)
+	}
+	out, err := g.Decrease(ctx, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range out {
+		if !o.Status.Done() {
+			t.Fatalf("%s: %v %v, want done", o.ID, o.Status, o.Err)
+		}
+	}
+	res, err := g.Increase(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.From != 0 || desiredOf(t, s) != 1 {
+		t.Errorf("Increase(1) built on %d, desired %d; want 0 and 1", res.From, desiredOf(t, s))
+	}
+}

@@ -11,7 +11,10 @@ import "context"
 // Decrease would fail for ever and the instance bill. Desired capacity does
 // not count that surplus, so such a member is terminated without a
 // decrement: nothing is replaced, and desired capacity goes on counting the
-// members the runner keeps.
+// members the runner keeps. The plugin's own expectation may still count
+// the member (the lowering not yet seen by an Update): it drops by one for
+// each, never below what AWS shows, or the next Increase would build on a
+// member the runner no longer has.
 
 // surplus is how many members fresh shows filling capacity beyond its
 // desired capacity, the plugin's own terminations left out.
@@ -38,5 +41,16 @@ func (g *Group) terminateSurplus(ctx context.Context, fresh *Snapshot, out []Dec
 		}
 		left--
 		g.terminateBatch(ctx, fresh, out, terminateBatch{idx: []int{n}, decrement: false})
+		if out[n].Status == DecreaseRequested {
+			g.surplusRemoved(fresh.Desired)
+		}
 	}
+}
+
+// surplusRemoved: a surplus member left without a decrement; the plugin's
+// expectation stops counting it, down to desired capacity at most.
+func (g *Group) surplusRemoved(desired int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.expected = max(desired, g.expected-1)
 }
