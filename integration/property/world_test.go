@@ -247,7 +247,7 @@ func (w *world) decrease(fresh []string) {
 	}
 	sort.Strings(ids)
 	w.markAWSTaken(ids)
-	room, before := w.room()
+	room, noticedFilling, before := w.room()
 	ctx, cancel := w.ctx()
 	defer cancel()
 	got, err := w.plugin.Decrease(ctx, ids)
@@ -255,7 +255,7 @@ func (w *world) decrease(fresh []string) {
 	if err != nil {
 		got = nil
 	}
-	_, after := w.room()
+	_, _, after := w.room()
 	launched := 0 // by AWS during the call: Decrease launches nothing
 	for id := range after {
 		if !before[id] {
@@ -270,7 +270,7 @@ func (w *world) decrease(fresh []string) {
 			during++
 		}
 	}
-	w.replacements(got, room, launched, during)
+	w.replacements(got, room, noticedFilling, launched, during)
 	asked := map[string]bool{}
 	for _, id := range ids {
 		asked[id] = true
@@ -292,8 +292,11 @@ func (w *world) decrease(fresh []string) {
 
 // room is how far desired capacity is above the group's members filling
 // it (in service or launching), i.e. how many replacements AWS has yet to
-// launch; ids are the group's instances EC2 shows.
-func (w *world) room() (room int, ids map[string]bool) {
+// launch; ids are the group's instances EC2 shows. noticedFilling counts
+// the members filling it under a spot interruption notice the runner has
+// not removed: the plugin may already have lowered desired capacity for
+// them (when it saw the notice in time), so they may not count.
+func (w *world) room() (room, noticedFilling int, ids map[string]bool) {
 	g, _ := w.sim.Group(groupName)
 	ids = map[string]bool{}
 	filling := 0
@@ -304,9 +307,12 @@ func (w *world) room() (room int, ids map[string]bool) {
 		ids[i.ID] = true
 		if bills(i) && (i.Lifecycle == "InService" || strings.HasPrefix(i.Lifecycle, "Pending")) {
 			filling++
+			if _, noticed := w.notices[i.ID]; noticed && !w.runner.removed[i.ID] {
+				noticedFilling++
+			}
 		}
 	}
-	return g.Desired - filling, ids
+	return g.Desired - filling, noticedFilling, ids
 }
 
 // markAWSTaken records which of ids AWS is terminating on its own.
@@ -344,8 +350,10 @@ func (w *world) awsTaking(ids []string) map[string]bool {
 // them as replacements are still to launch (room, before the call); the
 // replacements of the others are there and the runner keeps them. A
 // launch during the call leaves that split unknown by one each, for these
-// and for those AWS started taking during the call.
-func (w *world) replacements(got []string, room, launchedDuring, takenDuring int) {
+// and for those AWS started taking during the call; so does each noticed
+// member desired capacity may or may not count still (room may be that
+// much larger).
+func (w *world) replacements(got []string, room, noticedFilling, launchedDuring, takenDuring int) {
 	n := 0
 	for _, id := range got {
 		if w.runner.awsTaken[id] && !w.runner.removed[id] {
@@ -353,8 +361,10 @@ func (w *world) replacements(got []string, room, launchedDuring, takenDuring int
 		}
 	}
 	lowerable := min(max(room, 0), n)
-	w.runner.adopted += n - lowerable
-	w.runner.racy += min(launchedDuring, lowerable+takenDuring)
+	lowerableIfLowered := min(max(room+noticedFilling, 0), n)
+	w.runner.adopted += n - lowerableIfLowered
+	w.runner.racy += lowerableIfLowered - lowerable
+	w.runner.racy += min(launchedDuring, lowerableIfLowered+takenDuring)
 }
 
 // connect is a job starting on id: ConnectInfo, then Heartbeat.
