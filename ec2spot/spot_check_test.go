@@ -216,3 +216,24 @@ func TestRefreshUnlessSettled(t *testing.T) {
 		t.Error("reused a snapshot although the caller's condition does not hold")
 	}
 }
+
+// An instance AWS took without an interruption (terminated by hand, a
+// health replacement) after the last describe: its spot request says so
+// (instance-terminated-by-user), and the check that Heartbeat runs on a
+// stale answer must not pass it on the old snapshot. (Property test: a
+// noticed instance health-replaced before any Update passed Heartbeat.)
+func TestFreshVerdictSeesAnInstanceTakenWithoutNotice(t *testing.T) {
+	s := fastSim(t, awssim.Options{})
+	_, sp, clk, ids := checkedSpotGroup(t, s, 2, awssim.GroupSpec{})
+	victim := ids[0]
+	if err := s.TerminateExternally(victim); err != nil {
+		t.Fatal(err)
+	}
+	clk.advance(3*time.Second + time.Millisecond)
+	if v := sp.FreshVerdict(testCtx(t), victim); !v.Unhealthy || !strings.Contains(v.Reason, "instance-terminated-by-user") {
+		t.Fatalf("verdict %+v, want unhealthy from instance-terminated-by-user", v)
+	}
+	if v := sp.FreshVerdict(testCtx(t), ids[1]); v.Unhealthy {
+		t.Errorf("the other member: verdict %+v", v)
+	}
+}

@@ -2,6 +2,7 @@ package ec2spot
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -239,16 +240,23 @@ func (s *Spot) setMarket(id, m string) {
 // spotRequestSignal reads an interruption from a spot request's status:
 // marked-for-* while the instance still runs, instance-terminated-* and
 // instance-stopped-* once AWS took it (interruptionCodes: the same codes
-// whichever poll found the request).
+// whichever poll found the request). Any other instance-terminated-* or
+// instance-stopped-* code (by-user: a scale-in, a health replacement, a
+// terminate by hand) says the instance is going without an interruption:
+// only an instance-filtered check or the learning poll asks for those, and
+// they make the instance unhealthy the same.
 func spotRequestSignal(r types.SpotInstanceRequest) (Signal, bool) {
 	if r.Status == nil {
 		return Signal{}, false
 	}
 	code := aws.ToString(r.Status.Code)
-	if !isInterruptionCode[code] {
-		return Signal{}, false
+	switch {
+	case isInterruptionCode[code]:
+		return Signal{Kind: SignalInterruption, Source: SourceSpotRequest, Detail: code, NoticeTime: aws.ToTime(r.Status.UpdateTime)}, true
+	case strings.HasPrefix(code, "instance-terminated-"), strings.HasPrefix(code, "instance-stopped-"):
+		return Signal{Kind: SignalStopped, Source: SourceSpotRequest, Detail: code, NoticeTime: aws.ToTime(r.Status.UpdateTime)}, true
 	}
-	return Signal{Kind: SignalInterruption, Source: SourceSpotRequest, Detail: code, NoticeTime: aws.ToTime(r.Status.UpdateTime)}, true
+	return Signal{}, false
 }
 
 // knownMarket is the market of an instance whose EC2 details are cached
