@@ -113,6 +113,12 @@ func (g *Group) Decrease(ctx context.Context, ids []string) ([]DecreaseOutcome, 
 			if g.retainedAskedRecently(id) {
 				st = DecreaseAlreadyTerminating
 			}
+			// Retained after AWS's own termination (a health replacement
+			// held by a hook): terminated again, and like any member AWS
+			// took without a decrement, desired capacity lowered for it.
+			if g.mayLowerFor(id) {
+				reclaimed = append(reclaimed, n)
+			}
 		case st == DecreaseRequested && g.terminationRequested(id):
 			st = DecreaseAlreadyTerminating
 		case st == DecreaseAlreadyTerminating && g.mayLowerFor(id):

@@ -390,3 +390,49 @@ func TestStopReturnsWhileAWSHangs(t *testing.T) {
 		t.Fatal("Stop still waiting on a hanging AWS after 15s")
 	}
 }
+
+// A health replacement held by a termination hook and abandoned leaves the
+// instance Terminating:Retained, out of desired capacity, its replacement
+// still to launch. When the runner Decreases it, the plugin terminates it
+// again and lowers desired capacity once, as for any member AWS took
+// without a decrement: nobody asked for the replacement. (Property test
+// seed 2715826826.)
+func TestDecreaseOfRetainedHealthReplacementLowersDesiredOnce(t *testing.T) {
+	s := fastSim(t, awssim.Options{})
+	g := newTestGroup(t, s, awssim.GroupSpec{Desired: 2, MaxSize: 5})
+	ids := inService(t, g, 2)
+	ctx := testCtx(t)
+	suspendLaunch(t, true) // the replacement cannot launch yet
+	if err := s.SetTerminationHook("runners", &awssim.TerminationHook{RetainOnAbandon: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetHealth(ids[0], "Unhealthy"); err != nil {
+		t.Fatal(err)
+	}
+	s.Advance(time.Second)
+	if err := s.CompleteTermination(ids[0], "ABANDON"); err != nil {
+		t.Fatal(err)
+	}
+	if got := lifecycleOf(s, ids[0]); got != "Terminating:Retained/running" {
+		t.Fatalf("after abandon: %s", got)
+	}
+	if _, _, err := g.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	out, err := g.Decrease(ctx, ids[:1])
+	if err != nil || !out[0].Status.Done() {
+		t.Fatalf("decrease: %+v, %v", out, err)
+	}
+	if got := lifecycleOf(s, ids[0]); got != "Terminating/shutting-down" {
+		t.Errorf("after Decrease: %s, want terminated again", got)
+	}
+	if d := desiredOf(t, s); d != 1 {
+		t.Errorf("desired = %d, want 1 (lowered once for the instance the runner removed)", d)
+	}
+	if out, _ := g.Decrease(ctx, ids[:1]); len(out) != 1 || !out[0].Status.Done() {
+		t.Errorf("repeat: %+v", out)
+	}
+	if d := desiredOf(t, s); d != 1 {
+		t.Errorf("after a repeat: desired = %d, want 1", d)
+	}
+}

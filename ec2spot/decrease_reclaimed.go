@@ -58,7 +58,7 @@ func (g *Group) lowerForReclaimed(ctx context.Context, out []DecreaseOutcome, id
 	var leaving []string
 	lowered := map[string]bool{}
 	for _, n := range idx {
-		if inst, ok := fresh.Instance(out[n].ID); ok && (inst.Phase == PhaseTerminating || inst.Phase == PhaseTerminated) {
+		if inst, ok := fresh.Instance(out[n].ID); ok && (inst.Phase == PhaseTerminating || inst.Phase == PhaseTerminated || inst.Phase == PhaseRetained) {
 			leaving = append(leaving, out[n].ID)
 		}
 	}

@@ -337,7 +337,7 @@ func (w *world) awsTaking(ids []string) map[string]bool {
 	out := map[string]bool{}
 	for _, id := range ids {
 		i, ok := w.sim.Instance(id)
-		leaving := ok && (strings.HasPrefix(i.Lifecycle, "Terminat") || i.State == "shutting-down") && i.Lifecycle != "Terminating:Retained"
+		leaving := ok && (strings.HasPrefix(i.Lifecycle, "Terminat") || i.State == "shutting-down")
 		if leaving && !strings.Contains(cause[id], "in response to a user request") {
 			out[id] = true
 		}
