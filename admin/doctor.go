@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/ec2spot"
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/provider"
 )
 
 // Status of one doctor check.
@@ -43,7 +45,13 @@ func (r Result) String() string {
 // Target is what doctor checks: the runner's plugin_config and the parts
 // of its connector_config and autoscaler section that matter to AWS.
 type Target struct {
-	Plugin PluginConfig
+	// Plugin is plugin_config as the plugin reads it: parsed and defaulted
+	// by provider.ParseConfig.
+	Plugin provider.Config
+	// ConfigErr is what ParseConfig refused (a *provider.ConfigError):
+	// the plugin would not start, so doctor reports it and checks nothing
+	// else.
+	ConfigErr error
 	// OS is connector_config os ("" = detected from the instance).
 	OS string
 	// Arch is connector_config arch ("" = detected).
@@ -94,25 +102,43 @@ func (d *Doctor) Run(ctx context.Context) []Result {
 	return d.results
 }
 
-// RunDoctor resolves region and credentials as the plugin does, then runs
-// every check. load is ec2spot.LoadAWSConfig outside tests.
+// RunDoctor reports plugin_config problems exactly as the plugin's Init
+// would (and stops there: the plugin would not start); otherwise it
+// resolves region and credentials as the plugin does and runs every check.
+// load is ec2spot.LoadAWSConfig outside tests.
 func RunDoctor(ctx context.Context, t Target, load func(context.Context, ec2spot.AWSOptions) (aws.Config, error)) []Result {
-	opts, err := t.Plugin.AWSOptions()
-	if err != nil {
-		return []Result{{Status: StatusFail, Check: "plugin_config", Message: err.Error(), Fix: "correct plugin_config"}}
+	if res := configResults(t.ConfigErr); res != nil {
+		return res
 	}
-	cfg, err := load(ctx, opts)
+	cfg, err := load(ctx, t.Plugin.AWSOptions())
 	if err != nil {
 		return []Result{{Status: StatusFail, Check: "aws", Message: err.Error(),
 			Fix: "run doctor with the runner manager's environment, profile and role"}}
 	}
 	creds, _ := cfg.Credentials.Retrieve(ctx) // resolved already by load
 	first := Result{Status: StatusOK, Check: "aws", Message: fmt.Sprintf("region %s, credentials from %s", cfg.Region, orNone(creds.Source))}
-	if t.Plugin.Name == "" {
+	if t.Plugin.Name == "" { // only a Target built by hand gets here
 		return []Result{first, {Status: StatusFail, Check: "plugin_config", Message: "name (the Auto Scaling group) is missing", Fix: "set plugin_config name"}}
 	}
 	d := &Doctor{AWS: cfg, Target: t}
 	return append([]Result{first}, d.Run(ctx)...)
+}
+
+// configResults: one failed plugin_config check per problem, worded as in
+// the runner log (the problem names the key and how to fix it).
+func configResults(err error) []Result {
+	if err == nil {
+		return nil
+	}
+	var ce *provider.ConfigError
+	if !errors.As(err, &ce) {
+		return []Result{{Status: StatusFail, Check: "plugin_config", Message: err.Error()}}
+	}
+	res := make([]Result, 0, len(ce.Problems))
+	for _, p := range ce.Problems {
+		res = append(res, Result{Status: StatusFail, Check: "plugin_config", Message: p.Error()})
+	}
+	return res
 }
 
 // WriteResults prints the report and a summary; it reports whether any

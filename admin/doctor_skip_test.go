@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -10,6 +11,7 @@ import (
 
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/admin"
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/ec2spot"
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/provider"
 )
 
 func resultsByCheck(results []admin.Result) map[string]admin.Result {
@@ -86,10 +88,25 @@ func TestDoctorWarnsAboutLaunchInstancesOnlyWhenTheConfigUsesIt(t *testing.T) {
 	}
 }
 
-// launch_mode comes from plugin_config.
-func TestPluginConfigLaunchMode(t *testing.T) {
-	c, err := admin.ParsePluginConfig([]byte(`{"name":"runners","launch_mode":"synchronous"}`))
-	if err != nil || c.LaunchMode != "synchronous" {
-		t.Fatalf("%+v %v", c, err)
+// doctor reads plugin_config through the plugin's door: launch_mode, and
+// every default the plugin uses (the retry mode was "standard" in doctor's
+// own model, "adaptive" in the plugin).
+func TestDoctorReadsPluginConfigAsThePluginDoes(t *testing.T) {
+	tg := admin.TargetFor([]byte(`{"name":"runners","launch_mode":"synchronous"}`))
+	if tg.ConfigErr != nil || tg.Plugin.LaunchMode != "synchronous" {
+		t.Fatalf("%+v %v", tg.Plugin, tg.ConfigErr)
+	}
+	tg = admin.TargetFor([]byte(`{"name":"runners"}`))
+	var got ec2spot.AWSOptions
+	admin.RunDoctor(context.Background(), tg, func(_ context.Context, o ec2spot.AWSOptions) (aws.Config, error) {
+		got = o
+		return aws.Config{}, errors.New("stop here")
+	})
+	want := provider.Config{RetryMode: provider.DefaultRetryMode, RetryMaxAttempts: provider.DefaultRetryMaxAttempts,
+		APICallTimeout: provider.Duration{Duration: provider.DefaultAPICallTimeout}}.AWSOptions()
+	if got.RetryMode != want.RetryMode || got.RetryMaxAttempts != want.RetryMaxAttempts || got.CallTimeout != want.CallTimeout ||
+		got.RateLimits.AutoScaling.Rate != provider.DefaultAutoScalingRate {
+		t.Errorf("doctor reaches AWS with %+v, the plugin with retry %s × %d, timeout %s, Auto Scaling %d/s",
+			got, want.RetryMode, want.RetryMaxAttempts, want.CallTimeout, provider.DefaultAutoScalingRate)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/admin"
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/ec2spot"
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/awssim"
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/provider"
 )
 
 // world is a freshly set-up account and the target doctor checks.
@@ -35,7 +36,7 @@ func setUp(t *testing.T) *world {
 		t.Fatalf("setup: %s%s", r.stdout, r.stderr)
 	}
 	return &world{t: t, sim: sim, cfg: cfg, target: admin.Target{
-		Plugin: admin.PluginConfig{Name: "runners", InterruptionQueueURL: sim.URL() + "/123456789012/runners-events"},
+		Plugin: provider.Config{Name: "runners", InterruptionQueueURL: sim.URL() + "/123456789012/runners-events"},
 		OS:     "linux", MaxInstances: 10,
 	}}
 }
@@ -219,7 +220,7 @@ func TestDoctorWindowsGroup(t *testing.T) {
 	if r := runCLI(t, cfg, setupArgs("--ami", awssim.ImageWindowsAMD64)...); r.code != 0 {
 		t.Fatalf("setup: %s%s", r.stdout, r.stderr)
 	}
-	w := &world{t: t, sim: sim, cfg: cfg, target: admin.Target{Plugin: admin.PluginConfig{Name: "runners"}, OS: "windows"}}
+	w := &world{t: t, sim: sim, cfg: cfg, target: admin.Target{Plugin: provider.Config{Name: "runners"}, OS: "windows"}}
 	got := map[string]admin.Result{}
 	for _, r := range w.doctor() {
 		got[r.Check] = r

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/provider"
 )
 
 // NamedTarget is one runner's target, named for the report.
@@ -35,18 +37,27 @@ type runnerConfig struct {
 }
 
 // LoadTargets reads a config.toml (the [[runners]] whose autoscaler plugin
-// is this one, or the one named runner) or a plugin_config JSON file.
+// is this one, or the one named runner) or a plugin_config JSON file, and
+// parses each plugin_config as the plugin does (provider.ParseConfig).
 func LoadTargets(path, runner string) ([]NamedTarget, error) {
+	return loadTargets(path, runner, nil)
+}
+
+// loadTargets is LoadTargets with keys set in every plugin_config before
+// it is parsed (the --name and --region flags).
+func loadTargets(path, runner string, set map[string]string) ([]NamedTarget, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
 	if strings.EqualFold(filepath.Ext(path), ".json") {
-		pc, err := ParsePluginConfig(data)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
+		if len(set) > 0 {
+			var pc map[string]any
+			if json.Unmarshal(data, &pc) == nil && pc != nil {
+				data = marshalWith(pc, set)
+			} // else: ParseConfig names what is wrong with the file
 		}
-		return []NamedTarget{{Runner: filepath.Base(path), Target: Target{Plugin: pc}}}, nil
+		return []NamedTarget{{Runner: filepath.Base(path), Target: parseTarget(data)}}, nil
 	}
 	var rc runnerConfig
 	if _, err := toml.Decode(string(data), &rc); err != nil {
@@ -66,18 +77,10 @@ func LoadTargets(path, runner string) ([]NamedTarget, error) {
 		if runner == "" && !strings.Contains(a.Plugin, "ec2spot") {
 			continue
 		}
-		b, err := json.Marshal(a.PluginConfig) // as the runner hands it to the plugin
-		if err != nil {
-			return nil, err
-		}
-		pc, err := ParsePluginConfig(b)
-		if err != nil {
-			return nil, fmt.Errorf("%s runner %q: %w", path, r.Name, err)
-		}
+		t := parseTarget(marshalWith(a.PluginConfig, set)) // as the runner hands it to the plugin
 		cc := a.ConnectorConfig
-		out = append(out, NamedTarget{Runner: r.Name, Target: Target{
-			Plugin: pc, OS: cc.OS, Arch: cc.Arch, Username: cc.Username, UseStaticCredentials: cc.UseStaticCredentials, MaxInstances: a.MaxInstances,
-		}})
+		t.OS, t.Arch, t.Username, t.UseStaticCredentials, t.MaxInstances = cc.OS, cc.Arch, cc.Username, cc.UseStaticCredentials, a.MaxInstances
+		out = append(out, NamedTarget{Runner: r.Name, Target: t})
 	}
 	if len(out) == 0 {
 		if runner != "" {
@@ -86,4 +89,41 @@ func LoadTargets(path, runner string) ([]NamedTarget, error) {
 		return nil, fmt.Errorf("%s: no [[runners]] entry uses plugin %s (give --runner NAME)", path, toolName)
 	}
 	return out, nil
+}
+
+// TargetFor is the target of a plugin_config given as JSON, without a
+// runner's connector_config.
+func TargetFor(pluginConfig []byte) Target { return parseTarget(pluginConfig) }
+
+func parseTarget(pluginConfig []byte) Target {
+	c, err := provider.ParseConfig(pluginConfig)
+	return Target{Plugin: c, ConfigErr: err}
+}
+
+// marshalWith encodes a plugin_config table as the runner does (TOML table
+// → JSON), with the keys of set replacing theirs in any letter case.
+func marshalWith(pc map[string]any, set map[string]string) []byte {
+	if len(set) > 0 {
+		out := make(map[string]any, len(pc)+len(set))
+		for k, v := range pc {
+			out[k] = v
+		}
+		for key, v := range set {
+			for k := range out {
+				if strings.EqualFold(k, key) {
+					delete(out, k)
+				}
+			}
+			out[key] = v
+		}
+		pc = out
+	}
+	if pc == nil {
+		return []byte("null") // no plugin_config, as the runner sends it
+	}
+	b, err := json.Marshal(pc)
+	if err != nil { // TOML values always encode
+		return []byte("null")
+	}
+	return b
 }

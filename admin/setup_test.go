@@ -247,7 +247,7 @@ func TestSetupFixesAnExistingGroup(t *testing.T) {
 			t.Fatalf("instance %s left unprotected", i.ID)
 		}
 	}
-	results := admin.RunDoctor(context.Background(), admin.Target{Plugin: admin.PluginConfig{Name: "runners"}}, func(context.Context, ec2spot.AWSOptions) (aws.Config, error) { return cfg, nil })
+	results := admin.RunDoctor(context.Background(), admin.Target{Plugin: plugin.Config{Name: "runners"}}, func(context.Context, ec2spot.AWSOptions) (aws.Config, error) { return cfg, nil })
 	for _, res := range results {
 		if res.Status == admin.StatusFail {
 			t.Errorf("doctor after the fix: %s", res)
