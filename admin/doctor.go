@@ -72,8 +72,7 @@ type Doctor struct {
 	clients Clients
 	results []Result
 	// facts for later checks
-	group    *groupFacts
-	probeErr map[string]error // IAM action → error of a call earlier checks made
+	group *groupFacts
 	// slowestLaunch is the longest recent successful launch activity
 	// (launch to InService, any hook wait included); 0 = none seen.
 	slowestLaunch time.Duration
@@ -89,7 +88,6 @@ func (d *Doctor) Run(ctx context.Context) []Result {
 		d.Now = time.Now
 	}
 	d.clients = NewClients(d.AWS)
-	d.probeErr = map[string]error{}
 	if d.checkGroup(ctx) {
 		d.checkSetupRules(ctx)
 		d.checkTemplate(ctx)

@@ -24,7 +24,6 @@ func (d *Doctor) checkReadyHook(ctx context.Context) {
 	}
 	name := d.Target.Plugin.Name
 	hooks, err := ec2spot.DescribeLaunchHooks(ctx, d.clients.AutoScaling, name)
-	d.probeErr["autoscaling:DescribeLifecycleHooks"] = err
 	if err != nil {
 		msg, fix := apiProblem("autoscaling:DescribeLifecycleHooks", err)
 		d.add(StatusFail, check, msg, fix)

@@ -188,12 +188,11 @@ func TestDoctorCommand(t *testing.T) {
 	if r := runCLI(t, w.cfg, "doctor", "--name", "runners"); r.code != admin.ExitOK {
 		t.Fatalf("exit %d:\n%s", r.code, r.stdout)
 	}
-	// Doctor changes nothing: its probes are rejected, read-only or no-op
-	// writes (an empty update, an existing tag re-set).
+	// Doctor changes nothing: its probes are rejected, read-only or DryRun
+	// (no fallback or fleet here, so not even the empty update), and it
+	// writes no tag.
 	after, _ := w.sim.Group("runners")
 	m := mutatingCalls(w.sim)
-	delete(m, "autoscaling:UpdateAutoScalingGroup")
-	delete(m, "autoscaling:CreateOrUpdateTags")
 	if len(m) != 0 || after.Desired != before.Desired || after.MaxSize != before.MaxSize || after.MinSize != before.MinSize ||
 		!reflect.DeepEqual(after.Tags, before.Tags) || !reflect.DeepEqual(after.Mixed, before.Mixed) ||
 		after.NewInstancesProtectedFromScaleIn != before.NewInstancesProtectedFromScaleIn || len(after.SuspendedProcesses) != len(before.SuspendedProcesses) {
@@ -221,6 +220,10 @@ func TestDoctorWindowsGroup(t *testing.T) {
 		t.Fatalf("setup: %s%s", r.stdout, r.stderr)
 	}
 	w := &world{t: t, sim: sim, cfg: cfg, target: admin.Target{Plugin: provider.Config{Name: "runners"}, OS: "windows"}}
+	// The password probe needs a member: a made-up instance lacks the group
+	// tag the policy's condition asks for.
+	w.must(w.asg().SetDesiredCapacity(context.Background(), &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: aws.String("runners"), DesiredCapacity: aws.Int32(1)}))
+	waitFor(t, "a member", func() bool { return len(sim.Instances()) > 0 })
 	got := map[string]admin.Result{}
 	for _, r := range w.doctor() {
 		got[r.Check] = r
