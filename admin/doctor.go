@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	fleeting "gitlab.com/gitlab-org/fleeting/fleeting/provider"
 
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/ec2spot"
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/provider"
@@ -58,6 +59,8 @@ type Target struct {
 	Arch                 string
 	Username             string
 	UseStaticCredentials bool
+	// KeyPath is connector_config key_path (the runner reads the file).
+	KeyPath string
 	// MaxInstances is [runners.autoscaler] max_instances (0 = unknown).
 	MaxInstances int
 }
@@ -105,7 +108,7 @@ func (d *Doctor) Run(ctx context.Context) []Result {
 // resolves region and credentials as the plugin does and runs every check.
 // load is ec2spot.LoadAWSConfig outside tests.
 func RunDoctor(ctx context.Context, t Target, load func(context.Context, ec2spot.AWSOptions) (aws.Config, error)) []Result {
-	if res := configResults(t.ConfigErr); res != nil {
+	if res := configResults(provider.RefuseInit(t.ConfigErr, t.settings())); res != nil {
 		return res
 	}
 	cfg, err := load(ctx, t.Plugin.AWSOptions())
@@ -120,6 +123,18 @@ func RunDoctor(ctx context.Context, t Target, load func(context.Context, ec2spot
 	}
 	d := &Doctor{AWS: cfg, Target: t}
 	return append([]Result{first}, d.Run(ctx)...)
+}
+
+// settings are the connector settings the runner would hand Init. Before
+// AWS, Init asks only whether a key is there, not what it holds.
+func (t Target) settings() fleeting.Settings {
+	s := fleeting.Settings{ConnectorConfig: fleeting.ConnectorConfig{
+		OS: t.OS, Arch: t.Arch, Username: t.Username, UseStaticCredentials: t.UseStaticCredentials,
+	}}
+	if t.KeyPath != "" {
+		s.Key = []byte(t.KeyPath)
+	}
+	return s
 }
 
 // configResults: one failed plugin_config check per problem, worded as in

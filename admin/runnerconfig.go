@@ -31,6 +31,7 @@ type runnerConfig struct {
 				Arch                 string `toml:"arch"`
 				Username             string `toml:"username"`
 				UseStaticCredentials bool   `toml:"use_static_credentials"`
+				KeyPath              string `toml:"key_path"`
 			} `toml:"connector_config"`
 		} `toml:"autoscaler"`
 	} `toml:"runners"`
@@ -79,7 +80,8 @@ func loadTargets(path, runner string, set map[string]string) ([]NamedTarget, err
 		}
 		t := parseTarget(marshalWith(a.PluginConfig, set)) // as the runner hands it to the plugin
 		cc := a.ConnectorConfig
-		t.OS, t.Arch, t.Username, t.UseStaticCredentials, t.MaxInstances = cc.OS, cc.Arch, cc.Username, cc.UseStaticCredentials, a.MaxInstances
+		t.OS, t.Arch, t.Username, t.UseStaticCredentials, t.KeyPath = cc.OS, cc.Arch, cc.Username, cc.UseStaticCredentials, cc.KeyPath
+		t.MaxInstances = a.MaxInstances
 		out = append(out, NamedTarget{Runner: r.Name, Target: t})
 	}
 	if len(out) == 0 {

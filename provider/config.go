@@ -8,11 +8,13 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"gitlab.com/gitlab-org/fleeting/fleeting/provider"
 
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/ec2spot"
 )
@@ -357,6 +359,28 @@ func (e *ConfigError) Error() string {
 }
 
 func (e *ConfigError) Unwrap() []error { return e.Problems }
+
+// RefuseInit is what Init refuses before it calls AWS: configErr (from
+// ParseConfig) and the problems of the runner's connector settings, under
+// the one heading of the runner log; nil when Init would go on. doctor
+// calls it to refuse exactly what the plugin refuses.
+func RefuseInit(configErr error, s provider.Settings) error {
+	var ce *ConfigError
+	switch {
+	case errors.As(configErr, &ce):
+		return refuseInit(ce.Problems, s)
+	case configErr != nil:
+		return refuseInit([]error{configErr}, s)
+	}
+	return refuseInit(nil, s)
+}
+
+func refuseInit(configProblems []error, s provider.Settings) error {
+	if problems := append(slices.Clone(configProblems), validateSettings(s)...); len(problems) > 0 {
+		return &ConfigError{Problems: problems}
+	}
+	return nil
+}
 
 // validate reports every problem of a defaulted config, in key order.
 func (c *Config) validate() []error {

@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -72,8 +71,8 @@ func (g *InstanceGroup) Init(ctx context.Context, log hclog.Logger, settings pro
 		g.config, g.configErrs = parseConfig(nil)
 	}
 	cfg := g.config // complete: parseConfig defaulted it, nothing changes it later
-	if errs := append(slices.Clone(g.configErrs), validateSettings(settings)...); len(errs) > 0 {
-		return provider.ProviderInfo{}, &ConfigError{Problems: errs}
+	if err := refuseInit(g.configErrs, settings); err != nil {
+		return provider.ProviderInfo{}, err
 	}
 	g.metrics = newMetrics(cfg)
 
