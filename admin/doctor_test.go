@@ -219,7 +219,7 @@ func TestDoctorWindowsGroup(t *testing.T) {
 	if r := runCLI(t, cfg, setupArgs("--ami", awssim.ImageWindowsAMD64)...); r.code != 0 {
 		t.Fatalf("setup: %s%s", r.stdout, r.stderr)
 	}
-	w := &world{t: t, sim: sim, cfg: cfg, target: admin.Target{Plugin: provider.Config{Name: "runners"}, OS: "windows"}}
+	w := &world{t: t, sim: sim, cfg: cfg, target: admin.Target{Plugin: provider.Config{Name: "runners"}, OS: "windows", KeyPath: "/etc/gitlab-runner/runners.pem"}}
 	// The password probe needs a member: a made-up instance lacks the group
 	// tag the policy's condition asks for.
 	w.must(w.asg().SetDesiredCapacity(context.Background(), &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: aws.String("runners"), DesiredCapacity: aws.Int32(1)}))
