@@ -18,7 +18,6 @@ import (
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/admin"
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/ec2spot"
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/awssim"
-	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/provider"
 )
 
 // world is a freshly set-up account and the target doctor checks.
@@ -35,10 +34,12 @@ func setUp(t *testing.T) *world {
 	if r := runCLI(t, cfg, setupArgs()...); r.code != 0 {
 		t.Fatalf("setup: %s%s", r.stdout, r.stderr)
 	}
-	return &world{t: t, sim: sim, cfg: cfg, target: admin.Target{
-		Plugin: provider.Config{Name: "runners", InterruptionQueueURL: sim.URL() + "/123456789012/runners-events"},
-		OS:     "linux", MaxInstances: 10,
-	}}
+	target := admin.TargetFor([]byte(`{"name":"runners","interruption_queue_url":"` + sim.URL() + `/123456789012/runners-events"}`))
+	if target.ConfigErr != nil {
+		t.Fatal(target.ConfigErr)
+	}
+	target.OS, target.MaxInstances = "linux", 10
+	return &world{t: t, sim: sim, cfg: cfg, target: target}
 }
 
 func (w *world) doctor() []admin.Result {
@@ -219,7 +220,9 @@ func TestDoctorWindowsGroup(t *testing.T) {
 	if r := runCLI(t, cfg, setupArgs("--ami", awssim.ImageWindowsAMD64)...); r.code != 0 {
 		t.Fatalf("setup: %s%s", r.stdout, r.stderr)
 	}
-	w := &world{t: t, sim: sim, cfg: cfg, target: admin.Target{Plugin: provider.Config{Name: "runners"}, OS: "windows", KeyPath: "/etc/gitlab-runner/runners.pem"}}
+	target := admin.TargetFor([]byte(`{"name":"runners"}`))
+	target.OS, target.KeyPath = "windows", "/etc/gitlab-runner/runners.pem"
+	w := &world{t: t, sim: sim, cfg: cfg, target: target}
 	// The password probe needs a member: a made-up instance lacks the group
 	// tag the policy's condition asks for.
 	w.must(w.asg().SetDesiredCapacity(context.Background(), &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: aws.String("runners"), DesiredCapacity: aws.Int32(1)}))
