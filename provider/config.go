@@ -8,9 +8,13 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"gitlab.com/gitlab-org/fleeting/fleeting/provider"
 
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/ec2spot"
 )
@@ -283,39 +287,30 @@ func jsonKind(raw []byte) string {
 	}
 }
 
-// Defaults, applied in applyDefaults and nowhere else.
-const (
-	DefaultRetryMode        = "adaptive"
-	DefaultRetryMaxAttempts = 3
-	// DefaultAPICallTimeout bounds one HTTP attempt: fleeting gives Update,
-	// Increase and Decrease no deadline, so a hung connection would stall
-	// the provisioner loop for good.
-	DefaultAPICallTimeout = 30 * time.Second
-	DefaultSessionName    = "fleeting-plugin-ec2spot"
-	// metrics_listen has no default: unset serves no metrics.
-	DefaultReadyWhen = string(ec2spot.ReadyRunning)
-)
-
-func (c *Config) applyDefaults() {
-	if c.RetryMode == "" {
-		c.RetryMode = DefaultRetryMode
+// AWSOptions maps the config onto the AWS loader's options, for the plugin
+// and for doctor and status, which must reach AWS as the plugin does.
+func (c Config) AWSOptions() ec2spot.AWSOptions {
+	o := ec2spot.AWSOptions{
+		Region:           c.Region,
+		Profile:          c.Profile,
+		ConfigFile:       c.ConfigFile,
+		CredentialsFile:  c.CredentialsFile,
+		RetryMode:        aws.RetryMode(c.RetryMode),
+		RetryMaxAttempts: c.RetryMaxAttempts,
+		CallTimeout:      c.APICallTimeout.Duration,
 	}
-	if c.RetryMaxAttempts == 0 {
-		c.RetryMaxAttempts = DefaultRetryMaxAttempts
+	if c.APIRateLimits != nil && c.APIRateBursts != nil {
+		o.RateLimits = c.rateLimits()
 	}
-	if c.APICallTimeout.Duration == 0 {
-		c.APICallTimeout.Duration = DefaultAPICallTimeout
+	if a := c.AssumeRole; a != nil {
+		o.AssumeRole = &ec2spot.AssumeRoleOptions{
+			RoleARN:     a.RoleARN,
+			ExternalID:  a.ExternalID,
+			SessionName: a.SessionName,
+			Duration:    a.Duration.Duration,
+		}
 	}
-	c.ConfigFile = expandHome(c.ConfigFile)
-	c.CredentialsFile = expandHome(c.CredentialsFile)
-	if c.AssumeRole != nil && c.AssumeRole.SessionName == "" {
-		c.AssumeRole.SessionName = DefaultSessionName
-	}
-	if c.ReadyWhen == "" {
-		c.ReadyWhen = DefaultReadyWhen
-	}
-	c.applySpotDefaults()
-	c.applyRateLimitDefaults()
+	return o
 }
 
 func expandHome(p string) string {
@@ -328,11 +323,64 @@ func expandHome(p string) string {
 }
 
 var (
-	regionRE      = regexp.MustCompile(`^[a-z]{2,}(-[a-z]+)+-[0-9]+$`)
 	roleARNRE     = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$`)
 	externalIDRE  = regexp.MustCompile(`^[\w+=,.@:/-]+$`) // length checked apart: RE2 caps repeats at 1000
 	sessionNameRE = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
 )
+
+// ParseConfig is the one door to plugin_config, for Init and for doctor
+// and status: it decodes data (the JSON the runner sends) strictly, fills
+// the defaults and validates. The error is a *ConfigError naming every
+// problem; the Config is complete (defaulted) either way.
+func ParseConfig(data []byte) (Config, error) {
+	c, errs := parseConfig(data)
+	if len(errs) > 0 {
+		return c, &ConfigError{Problems: errs}
+	}
+	return c, nil
+}
+
+func parseConfig(data []byte) (Config, []error) {
+	c, errs := decodeConfig(data)
+	c.ConfigFile = expandHome(c.ConfigFile)
+	c.CredentialsFile = expandHome(c.CredentialsFile)
+	c.applyDefaults()
+	return c, append(errs, c.validate()...)
+}
+
+// ConfigError lists every problem of a plugin_config (and, from Init, of
+// the connector settings), as the runner log shows them.
+type ConfigError struct {
+	Problems []error
+}
+
+func (e *ConfigError) Error() string {
+	return "invalid plugin config:\n" + errors.Join(e.Problems...).Error()
+}
+
+func (e *ConfigError) Unwrap() []error { return e.Problems }
+
+// RefuseInit is what Init refuses before it calls AWS: configErr (from
+// ParseConfig) and the problems of the runner's connector settings, under
+// the one heading of the runner log; nil when Init would go on. doctor
+// calls it to refuse exactly what the plugin refuses.
+func RefuseInit(configErr error, s provider.Settings) error {
+	var ce *ConfigError
+	switch {
+	case errors.As(configErr, &ce):
+		return refuseInit(ce.Problems, s)
+	case configErr != nil:
+		return refuseInit([]error{configErr}, s)
+	}
+	return refuseInit(nil, s)
+}
+
+func refuseInit(configProblems []error, s provider.Settings) error {
+	if problems := append(slices.Clone(configProblems), validateSettings(s)...); len(problems) > 0 {
+		return &ConfigError{Problems: problems}
+	}
+	return nil
+}
 
 // validate reports every problem of a defaulted config, in key order.
 func (c *Config) validate() []error {
@@ -347,8 +395,8 @@ func (c *Config) validate() []error {
 	case len(c.Name) > 255:
 		invalid("name", "longer than 255 characters")
 	}
-	if c.Region != "" && !regionRE.MatchString(c.Region) {
-		invalid("region", "%q (want a region code such as eu-central-1)", c.Region)
+	if err := checkRegion(c.Region); err != nil {
+		errs = append(errs, err)
 	}
 	for _, f := range []struct{ key, path string }{{"config_file", c.ConfigFile}, {"credentials_file", c.CredentialsFile}} {
 		if f.path == "" {

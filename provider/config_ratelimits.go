@@ -24,19 +24,8 @@ type APIRateBursts struct {
 	InstanceConnect int `json:"instance_connect"`
 }
 
-// Budget defaults, applied in applyRateLimitDefaults. Auto Scaling's
-// account-wide bucket (refill about 10/s) is shared with every other
-// manager, the console and Terraform, so the plugin takes half of it; one
-// Update every 2 s uses 0.5/s. EC2 and Instance Connect match their
-// services' non-mutating refill rates.
+// Bounds of the budget keys; the defaults are in config_defaults.go.
 const (
-	DefaultAutoScalingRate      = 5
-	DefaultAutoScalingBurst     = 20
-	DefaultEC2Rate              = 20
-	DefaultEC2Burst             = 50
-	DefaultInstanceConnectRate  = 10
-	DefaultInstanceConnectBurst = 20
-
 	maxAPIRate  = 1000
 	maxAPIBurst = 10000
 )
@@ -51,33 +40,6 @@ var apiRateBurstFields = []tableField[APIRateBursts]{
 	{"autoscaling", func(b *APIRateBursts, r json.RawMessage) error { return decodeValue(r, &b.AutoScaling) }},
 	{"ec2", func(b *APIRateBursts, r json.RawMessage) error { return decodeValue(r, &b.EC2) }},
 	{"instance_connect", func(b *APIRateBursts, r json.RawMessage) error { return decodeValue(r, &b.InstanceConnect) }},
-}
-
-// applyRateLimitDefaults fills every family left out (or 0).
-func (c *Config) applyRateLimitDefaults() {
-	if c.APIRateLimits == nil {
-		c.APIRateLimits = &APIRateLimits{}
-	}
-	if c.APIRateBursts == nil {
-		c.APIRateBursts = &APIRateBursts{}
-	}
-	l, b := c.APIRateLimits, c.APIRateBursts
-	for _, d := range []struct {
-		rate              *float64
-		burst             *int
-		defRate, defBurst int
-	}{
-		{&l.AutoScaling, &b.AutoScaling, DefaultAutoScalingRate, DefaultAutoScalingBurst},
-		{&l.EC2, &b.EC2, DefaultEC2Rate, DefaultEC2Burst},
-		{&l.InstanceConnect, &b.InstanceConnect, DefaultInstanceConnectRate, DefaultInstanceConnectBurst},
-	} {
-		if *d.rate == 0 {
-			*d.rate = float64(d.defRate)
-		}
-		if *d.burst == 0 {
-			*d.burst = d.defBurst
-		}
-	}
 }
 
 // validateRateLimits reports the problems of the budget keys, in key order.

@@ -1,12 +1,17 @@
 package provider
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"gitlab.com/gitlab-org/fleeting/fleeting/provider"
 )
 
 // configProblems decodes, defaults and validates like Init does.
@@ -137,5 +142,41 @@ func TestClosest(t *testing.T) {
 		if got := closest(key, known); got != want {
 			t.Errorf("closest(%q) = %q, want %q", key, got, want)
 		}
+	}
+}
+
+// Init works on one complete config: what fleeting decoded is defaulted
+// once, and every later call reads that same complete config, never a
+// copy whose tables were defaulted under it (Init used to default a
+// shallow copy: tables shared, plain keys not).
+func TestInitKeepsOneCompleteConfig(t *testing.T) {
+	raw := []byte(`{"name":"runners","on_demand_fallback":{},"fleet":{"instance_types":["m5.large"]}}`)
+	want, err := ParseConfig(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &InstanceGroup{}
+	if err := json.Unmarshal(raw, g); err != nil {
+		t.Fatal(err)
+	}
+	// Refused after the config stage (Windows without a key), before AWS.
+	if _, err := g.Init(context.Background(), nil, provider.Settings{ConnectorConfig: provider.ConnectorConfig{OS: "windows"}}); err == nil {
+		t.Fatal("Init accepted Windows without key_path")
+	}
+	if !reflect.DeepEqual(g.config, want) {
+		t.Errorf("after Init the plugin holds\n %+v\nwant the parsed config\n %+v", g.config, want)
+	}
+	if g.config.LaunchMode != DefaultLaunchMode || g.config.OnDemandFallback.After.Duration != DefaultFallbackAfter {
+		t.Errorf("half-defaulted: launch_mode %q, on_demand_fallback.after %s", g.config.LaunchMode, g.config.OnDemandFallback.After)
+	}
+}
+
+// ParseConfig returns every problem at once, as a *ConfigError under the
+// heading the runner log shows.
+func TestParseConfigListsEveryProblem(t *testing.T) {
+	_, err := ParseConfig([]byte(`{"nmae":"x","retry_mode":"aggressive","region":"us-esat-1"}`))
+	var ce *ConfigError
+	if !errors.As(err, &ce) || len(ce.Problems) != 4 || !strings.HasPrefix(err.Error(), "invalid plugin config:\n") {
+		t.Fatalf("got %v", err)
 	}
 }

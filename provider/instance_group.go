@@ -10,7 +10,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/hashicorp/go-hclog"
 	"gitlab.com/gitlab-org/fleeting/fleeting/plugin"
 	"gitlab.com/gitlab-org/fleeting/fleeting/provider"
@@ -26,8 +25,9 @@ type InstanceGroup struct {
 	// Version is reported in ProviderInfo; set by main.
 	Version plugin.VersionInfo
 
-	config     Config
+	config     Config // defaulted by parseConfig
 	configErrs []error
+	decoded    bool
 
 	// Test hooks, applied last.
 	awsOptions   func(*ec2spot.AWSOptions)
@@ -49,11 +49,12 @@ type InstanceGroup struct {
 
 var _ provider.InstanceGroup = (*InstanceGroup)(nil)
 
-// UnmarshalJSON decodes plugin_config strictly. It never fails: problems are
-// kept and reported by Init together with the validation problems, so the
-// runner log shows all of them at once under one heading.
+// UnmarshalJSON parses plugin_config as ParseConfig does. It never fails:
+// problems are kept and reported by Init together with the connector's, so
+// the runner log shows all of them at once under one heading.
 func (g *InstanceGroup) UnmarshalJSON(data []byte) error {
-	g.config, g.configErrs = decodeConfig(data)
+	g.config, g.configErrs = parseConfig(data)
+	g.decoded = true
 	return nil
 }
 
@@ -66,12 +67,12 @@ func (g *InstanceGroup) Init(ctx context.Context, log hclog.Logger, settings pro
 		log = hclog.NewNullLogger()
 	}
 
-	cfg := g.config
-	cfg.applyDefaults()
-	errs := append(append([]error(nil), g.configErrs...), cfg.validate()...)
-	errs = append(errs, validateSettings(settings)...)
-	if len(errs) > 0 {
-		return provider.ProviderInfo{}, fmt.Errorf("invalid plugin config:\n%w", errors.Join(errs...))
+	if !g.decoded { // no plugin_config reached UnmarshalJSON
+		g.config, g.configErrs = parseConfig(nil)
+	}
+	cfg := g.config // complete: parseConfig defaulted it, nothing changes it later
+	if err := refuseInit(g.configErrs, settings); err != nil {
+		return provider.ProviderInfo{}, err
 	}
 	g.metrics = newMetrics(cfg)
 
@@ -157,24 +158,7 @@ func (g *InstanceGroup) Init(ctx context.Context, log hclog.Logger, settings pro
 }
 
 func (g *InstanceGroup) awsOptionsFor(cfg Config) ec2spot.AWSOptions {
-	o := ec2spot.AWSOptions{
-		Region:           cfg.Region,
-		Profile:          cfg.Profile,
-		ConfigFile:       cfg.ConfigFile,
-		CredentialsFile:  cfg.CredentialsFile,
-		RetryMode:        aws.RetryMode(cfg.RetryMode),
-		RetryMaxAttempts: cfg.RetryMaxAttempts,
-		CallTimeout:      cfg.APICallTimeout.Duration,
-		RateLimits:       cfg.rateLimits(),
-	}
-	if a := cfg.AssumeRole; a != nil {
-		o.AssumeRole = &ec2spot.AssumeRoleOptions{
-			RoleARN:     a.RoleARN,
-			ExternalID:  a.ExternalID,
-			SessionName: a.SessionName,
-			Duration:    a.Duration.Duration,
-		}
-	}
+	o := cfg.AWSOptions()
 	o.Observer = g.observer()
 	if g.awsOptions != nil {
 		g.awsOptions(&o)

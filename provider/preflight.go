@@ -12,19 +12,15 @@ import (
 // checkPermissions runs at the end of Init (err == nil) and on every Init
 // failure. An AccessDenied during Init becomes one error naming every
 // action AWS denies (ec2spot.Preflight), not just the first one hit. A
-// successful Init still probes TerminateInstanceInAutoScalingGroup, whose
-// denial would otherwise surface only when instances should go away, and
-// so bill. The other probes run only after a denial: every Init would
-// otherwise add a no-op SetDesiredCapacity, a DryRun DescribeInstances
-// and a SendSSHPublicKey to the calls the runner pays for.
+// successful Init still probes the probe table's EveryInit actions (e.g.
+// TerminateInstanceInAutoScalingGroup, whose denial would otherwise
+// surface only when instances should go away, and so bill). The other
+// probes run only after a denial: every Init would otherwise add them to
+// the calls the runner pays for.
 func (g *InstanceGroup) checkPermissions(ctx context.Context, group *ec2spot.Group, settings provider.Settings, err error) error {
 	opts := g.preflightOptions(settings)
 	if err == nil {
-		opts.Actions = []string{ec2spot.ActionTerminateInstance}
-		if opts.StatusChecks {
-			// Denied, it would hold every instance creating for good.
-			opts.Actions = append(opts.Actions, ec2spot.ActionDescribeInstanceStatus)
-		}
+		opts.Actions = opts.EveryInit()
 		_, perr := group.Preflight(ctx, opts)
 		var denied *ec2spot.PermissionError
 		if errors.As(perr, &denied) {
@@ -43,10 +39,16 @@ func (g *InstanceGroup) checkPermissions(ctx context.Context, group *ec2spot.Gro
 
 // preflightOptions: the actions this config and connector need.
 func (g *InstanceGroup) preflightOptions(s provider.Settings) ec2spot.PreflightOptions {
-	c := g.config
+	return g.config.PreflightOptions(s.OS, s.UseStaticCredentials)
+}
+
+// PreflightOptions are the permissions a plugin with this config and a
+// connector for os (with or without static credentials) needs: what Init
+// probes, and what doctor checks.
+func (c Config) PreflightOptions(os string, staticCredentials bool) ec2spot.PreflightOptions {
 	return ec2spot.PreflightOptions{
-		InstanceConnect:   !s.UseStaticCredentials && s.OS != "windows",
-		WindowsPasswords:  !s.UseStaticCredentials && s.OS == "windows",
+		InstanceConnect:   !staticCredentials && os != "windows",
+		WindowsPasswords:  !staticCredentials && os == "windows",
 		GroupChanges:      c.OnDemandFallback != nil || c.Fleet != nil,
 		Queue:             c.InterruptionQueueURL != "",
 		SynchronousLaunch: c.LaunchMode == LaunchModeSynchronous,

@@ -29,23 +29,10 @@ type Fleet struct {
 	CapacityRebalance                   *bool    `json:"capacity_rebalance"`
 }
 
-// Spot defaults, applied in applySpotDefaults.
+// launch_mode values.
 const (
-	DefaultRebalance              = string(ec2spot.RebalanceDrain)
-	DefaultFallbackAfter          = 2 * time.Minute
-	DefaultFallbackHold           = 10 * time.Minute
-	DefaultSpotAllocationStrategy = "price-capacity-optimized"
-	LaunchModeAsynchronous        = "asynchronous"
-	LaunchModeSynchronous         = "synchronous"
-	DefaultLaunchMode             = LaunchModeAsynchronous
-	// DefaultPollInterval bounds the spot request poll, and the describes
-	// while nothing in the group is in motion, whatever fleeting's pace
-	// (every 2 s while it expects changes).
-	DefaultPollInterval = 10 * time.Second
-	// DefaultSpotCheckMaxAge: ConnectInfo and Heartbeat check the
-	// instance's spot request when the last answer is older, so a doomed
-	// instance is refused within 5 s of its notice, queue or not.
-	DefaultSpotCheckMaxAge = 3 * time.Second
+	LaunchModeAsynchronous = "asynchronous"
+	LaunchModeSynchronous  = "synchronous"
 )
 
 // tableField decodes one key of a nested table.
@@ -102,32 +89,6 @@ func decodeStrings(raw json.RawMessage, into *[]string) error {
 		return fmt.Errorf("want a list of strings, got %s", jsonKind(raw))
 	}
 	return nil
-}
-
-func (c *Config) applySpotDefaults() {
-	if c.Rebalance == "" {
-		c.Rebalance = DefaultRebalance
-	}
-	if c.LaunchMode == "" {
-		c.LaunchMode = DefaultLaunchMode
-	}
-	if c.PollInterval.Duration == 0 {
-		c.PollInterval.Duration = DefaultPollInterval
-	}
-	if c.SpotCheckMaxAge.Duration == 0 {
-		c.SpotCheckMaxAge.Duration = DefaultSpotCheckMaxAge
-	}
-	if f := c.OnDemandFallback; f != nil {
-		if f.After.Duration == 0 {
-			f.After.Duration = DefaultFallbackAfter
-		}
-		if f.Hold.Duration == 0 {
-			f.Hold.Duration = DefaultFallbackHold
-		}
-	}
-	if f := c.Fleet; f != nil && f.SpotAllocationStrategy == "" {
-		f.SpotAllocationStrategy = DefaultSpotAllocationStrategy
-	}
 }
 
 var (

@@ -7,7 +7,7 @@ import (
 
 	"gitlab.com/gitlab-org/fleeting/fleeting/plugin"
 
-	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/ec2spot/admin"
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/admin"
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/provider"
 )
 

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/admin"
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/ec2spot"
-	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/ec2spot/admin"
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/awssim"
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/simtest"
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/provider"

@@ -2,14 +2,17 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	fleeting "gitlab.com/gitlab-org/fleeting/fleeting/provider"
 
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/ec2spot"
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/provider"
 )
 
 // Status of one doctor check.
@@ -43,13 +46,21 @@ func (r Result) String() string {
 // Target is what doctor checks: the runner's plugin_config and the parts
 // of its connector_config and autoscaler section that matter to AWS.
 type Target struct {
-	Plugin PluginConfig
+	// Plugin is plugin_config as the plugin reads it: parsed and defaulted
+	// by provider.ParseConfig.
+	Plugin provider.Config
+	// ConfigErr is what ParseConfig refused (a *provider.ConfigError):
+	// the plugin would not start, so doctor reports it and checks nothing
+	// else.
+	ConfigErr error
 	// OS is connector_config os ("" = detected from the instance).
 	OS string
 	// Arch is connector_config arch ("" = detected).
 	Arch                 string
 	Username             string
 	UseStaticCredentials bool
+	// KeyPath is connector_config key_path (the runner reads the file).
+	KeyPath string
 	// MaxInstances is [runners.autoscaler] max_instances (0 = unknown).
 	MaxInstances int
 }
@@ -64,8 +75,7 @@ type Doctor struct {
 	clients Clients
 	results []Result
 	// facts for later checks
-	group    *groupFacts
-	probeErr map[string]error // IAM action → error of a call earlier checks made
+	group *groupFacts
 	// slowestLaunch is the longest recent successful launch activity
 	// (launch to InService, any hook wait included); 0 = none seen.
 	slowestLaunch time.Duration
@@ -81,7 +91,6 @@ func (d *Doctor) Run(ctx context.Context) []Result {
 		d.Now = time.Now
 	}
 	d.clients = NewClients(d.AWS)
-	d.probeErr = map[string]error{}
 	if d.checkGroup(ctx) {
 		d.checkSetupRules(ctx)
 		d.checkTemplate(ctx)
@@ -94,25 +103,55 @@ func (d *Doctor) Run(ctx context.Context) []Result {
 	return d.results
 }
 
-// RunDoctor resolves region and credentials as the plugin does, then runs
-// every check. load is ec2spot.LoadAWSConfig outside tests.
+// RunDoctor reports plugin_config problems exactly as the plugin's Init
+// would (and stops there: the plugin would not start); otherwise it
+// resolves region and credentials as the plugin does and runs every check.
+// load is ec2spot.LoadAWSConfig outside tests.
 func RunDoctor(ctx context.Context, t Target, load func(context.Context, ec2spot.AWSOptions) (aws.Config, error)) []Result {
-	opts, err := t.Plugin.AWSOptions()
-	if err != nil {
-		return []Result{{Status: StatusFail, Check: "plugin_config", Message: err.Error(), Fix: "correct plugin_config"}}
+	if res := configResults(provider.RefuseInit(t.ConfigErr, t.settings())); res != nil {
+		return res
 	}
-	cfg, err := load(ctx, opts)
+	cfg, err := load(ctx, t.Plugin.AWSOptions())
 	if err != nil {
 		return []Result{{Status: StatusFail, Check: "aws", Message: err.Error(),
 			Fix: "run doctor with the runner manager's environment, profile and role"}}
 	}
 	creds, _ := cfg.Credentials.Retrieve(ctx) // resolved already by load
 	first := Result{Status: StatusOK, Check: "aws", Message: fmt.Sprintf("region %s, credentials from %s", cfg.Region, orNone(creds.Source))}
-	if t.Plugin.Name == "" {
+	if t.Plugin.Name == "" { // only a Target built by hand gets here
 		return []Result{first, {Status: StatusFail, Check: "plugin_config", Message: "name (the Auto Scaling group) is missing", Fix: "set plugin_config name"}}
 	}
 	d := &Doctor{AWS: cfg, Target: t}
 	return append([]Result{first}, d.Run(ctx)...)
+}
+
+// settings are the connector settings the runner would hand Init. Before
+// AWS, Init asks only whether a key is there, not what it holds.
+func (t Target) settings() fleeting.Settings {
+	s := fleeting.Settings{ConnectorConfig: fleeting.ConnectorConfig{
+		OS: t.OS, Arch: t.Arch, Username: t.Username, UseStaticCredentials: t.UseStaticCredentials,
+	}}
+	if t.KeyPath != "" {
+		s.Key = []byte(t.KeyPath)
+	}
+	return s
+}
+
+// configResults: one failed plugin_config check per problem, worded as in
+// the runner log (the problem names the key and how to fix it).
+func configResults(err error) []Result {
+	if err == nil {
+		return nil
+	}
+	var ce *provider.ConfigError
+	if !errors.As(err, &ce) {
+		return []Result{{Status: StatusFail, Check: "plugin_config", Message: err.Error()}}
+	}
+	res := make([]Result, 0, len(ce.Problems))
+	for _, p := range ce.Problems {
+		res = append(res, Result{Status: StatusFail, Check: "plugin_config", Message: p.Error()})
+	}
+	return res
 }
 
 // WriteResults prints the report and a summary; it reports whether any

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/ec2spot/admin"
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/admin"
 )
 
 // Every invalid setting is reported at once, naming its flag.

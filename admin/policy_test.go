@@ -7,12 +7,12 @@ import (
 	"strings"
 	"testing"
 
-	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/ec2spot/admin"
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/admin"
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/readme"
 )
 
 // The policy setup prints is the README's: when the README policy changes,
-// copy its block into ec2spot/admin/iam-policy.json.
+// copy its block into admin/iam-policy.json.
 func TestEmbeddedPolicyIsTheREADMEs(t *testing.T) {
 	block, err := readme.BlockAfter("<!-- iam-policy -->")
 	if err != nil {
@@ -26,7 +26,7 @@ func TestEmbeddedPolicyIsTheREADMEs(t *testing.T) {
 		t.Fatalf("embedded policy: %v", err)
 	}
 	if !reflect.DeepEqual(fromREADME, embedded) {
-		t.Fatalf("ec2spot/admin/iam-policy.json differs from the README's IAM policy: copy the README block (after <!-- iam-policy -->) into it")
+		t.Fatalf("admin/iam-policy.json differs from the README's IAM policy: copy the README block (after <!-- iam-policy -->) into it")
 	}
 }
 

@@ -9,8 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/admin"
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/ec2spot"
-	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/ec2spot/admin"
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/awssim"
 )
 

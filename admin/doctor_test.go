@@ -15,8 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/admin"
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/ec2spot"
-	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/ec2spot/admin"
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/awssim"
 )
 
@@ -34,10 +34,12 @@ func setUp(t *testing.T) *world {
 	if r := runCLI(t, cfg, setupArgs()...); r.code != 0 {
 		t.Fatalf("setup: %s%s", r.stdout, r.stderr)
 	}
-	return &world{t: t, sim: sim, cfg: cfg, target: admin.Target{
-		Plugin: admin.PluginConfig{Name: "runners", InterruptionQueueURL: sim.URL() + "/123456789012/runners-events"},
-		OS:     "linux", MaxInstances: 10,
-	}}
+	target := admin.TargetFor([]byte(`{"name":"runners","interruption_queue_url":"` + sim.URL() + `/123456789012/runners-events"}`))
+	if target.ConfigErr != nil {
+		t.Fatal(target.ConfigErr)
+	}
+	target.OS, target.MaxInstances = "linux", 10
+	return &world{t: t, sim: sim, cfg: cfg, target: target}
 }
 
 func (w *world) doctor() []admin.Result {
@@ -187,12 +189,11 @@ func TestDoctorCommand(t *testing.T) {
 	if r := runCLI(t, w.cfg, "doctor", "--name", "runners"); r.code != admin.ExitOK {
 		t.Fatalf("exit %d:\n%s", r.code, r.stdout)
 	}
-	// Doctor changes nothing: its probes are rejected, read-only or no-op
-	// writes (an empty update, an existing tag re-set).
+	// Doctor changes nothing: its probes are rejected, read-only or DryRun
+	// (no fallback or fleet here, so not even the empty update), and it
+	// writes no tag.
 	after, _ := w.sim.Group("runners")
 	m := mutatingCalls(w.sim)
-	delete(m, "autoscaling:UpdateAutoScalingGroup")
-	delete(m, "autoscaling:CreateOrUpdateTags")
 	if len(m) != 0 || after.Desired != before.Desired || after.MaxSize != before.MaxSize || after.MinSize != before.MinSize ||
 		!reflect.DeepEqual(after.Tags, before.Tags) || !reflect.DeepEqual(after.Mixed, before.Mixed) ||
 		after.NewInstancesProtectedFromScaleIn != before.NewInstancesProtectedFromScaleIn || len(after.SuspendedProcesses) != len(before.SuspendedProcesses) {
@@ -219,7 +220,13 @@ func TestDoctorWindowsGroup(t *testing.T) {
 	if r := runCLI(t, cfg, setupArgs("--ami", awssim.ImageWindowsAMD64)...); r.code != 0 {
 		t.Fatalf("setup: %s%s", r.stdout, r.stderr)
 	}
-	w := &world{t: t, sim: sim, cfg: cfg, target: admin.Target{Plugin: admin.PluginConfig{Name: "runners"}, OS: "windows"}}
+	target := admin.TargetFor([]byte(`{"name":"runners"}`))
+	target.OS, target.KeyPath = "windows", "/etc/gitlab-runner/runners.pem"
+	w := &world{t: t, sim: sim, cfg: cfg, target: target}
+	// The password probe needs a member: a made-up instance lacks the group
+	// tag the policy's condition asks for.
+	w.must(w.asg().SetDesiredCapacity(context.Background(), &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: aws.String("runners"), DesiredCapacity: aws.Int32(1)}))
+	waitFor(t, "a member", func() bool { return len(sim.Instances()) > 0 })
 	got := map[string]admin.Result{}
 	for _, r := range w.doctor() {
 		got[r.Check] = r

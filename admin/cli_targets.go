@@ -22,23 +22,19 @@ func addTargetFlags(fs *flag.FlagSet, verb string) targetFlags {
 // missing: neither a config nor a group name was given.
 func (f targetFlags) missing() bool { return *f.config == "" && *f.name == "" }
 
-// targets loads the config's targets (one empty target without --config)
-// with --name and --region applied.
+// targets loads the config's targets (a plugin_config of only --name and
+// --region without --config), with --name and --region set before the
+// plugin_config is parsed, so they are checked as the plugin checks them.
 func (f targetFlags) targets() ([]NamedTarget, error) {
-	targets := []NamedTarget{{}}
-	if *f.config != "" {
-		var err error
-		if targets, err = LoadTargets(*f.config, *f.runner); err != nil {
-			return nil, err
-		}
+	set := map[string]string{}
+	if *f.name != "" {
+		set["name"] = *f.name
 	}
-	for i := range targets {
-		if *f.name != "" {
-			targets[i].Target.Plugin.Name = *f.name
-		}
-		if *f.region != "" {
-			targets[i].Target.Plugin.Region = *f.region
-		}
+	if *f.region != "" {
+		set["region"] = *f.region
 	}
-	return targets, nil
+	if *f.config == "" {
+		return []NamedTarget{{Target: parseTarget(marshalWith(map[string]any{}, set))}}, nil
+	}
+	return loadTargets(*f.config, *f.runner, set)
 }

@@ -51,11 +51,9 @@ func (d *Doctor) checkGroup(ctx context.Context) bool {
 	name := d.Target.Plugin.Name
 	group := ec2spot.NewGroup(ec2spot.GroupOptions{Name: name, Region: d.AWS.Region, Clients: ec2spot.NewClients(d.AWS)})
 	snap, _, err := group.Refresh(ctx)
-	d.probeErr["autoscaling:DescribeAutoScalingGroups"] = err
 	var notFound *ec2spot.GroupNotFoundError
 	switch {
 	case errors.As(err, &notFound):
-		d.probeErr["autoscaling:DescribeAutoScalingGroups"] = nil // the call itself was allowed
 		d.add(StatusFail, "group", fmt.Sprintf("auto scaling group %q not found in %s", name, d.AWS.Region),
 			"check plugin_config name and region, or create it: "+toolName+" setup --name "+name+" …")
 		return false
@@ -83,7 +81,6 @@ func (d *Doctor) checkGroup(ctx context.Context) bool {
 func (d *Doctor) checkSetupRules(ctx context.Context) {
 	group := ec2spot.NewGroup(ec2spot.GroupOptions{Name: d.Target.Plugin.Name, Region: d.AWS.Region, Clients: ec2spot.NewClients(d.AWS)})
 	findings, err := group.CheckSetup(ctx, d.group.snap)
-	d.probeErr["autoscaling:DescribePolicies"] = err
 	if err != nil {
 		msg, fix := apiProblem("autoscaling:DescribePolicies", err)
 		d.add(StatusFail, "setup_rules", msg, fix)
@@ -296,7 +293,6 @@ func (d *Doctor) checkActivities(ctx context.Context) {
 	out, err := d.clients.AutoScaling.DescribeScalingActivities(ctx, &autoscaling.DescribeScalingActivitiesInput{
 		AutoScalingGroupName: aws.String(name), MaxRecords: aws.Int32(20),
 	})
-	d.probeErr["autoscaling:DescribeScalingActivities"] = err
 	if err != nil {
 		msg, fix := apiProblem("autoscaling:DescribeScalingActivities", err)
 		d.add(StatusWarn, check, msg, fix)

@@ -93,14 +93,13 @@ func (c CLI) status(ctx context.Context, args []string) int {
 }
 
 func (c CLI) readStatus(ctx context.Context, t NamedTarget) (*StatusReport, error) {
+	if err := t.Target.ConfigErr; err != nil {
+		return nil, err // the plugin's own words, as Init would refuse it
+	}
 	if t.Target.Plugin.Name == "" {
 		return nil, errors.New("plugin_config name (the Auto Scaling group) is missing: set it, or give --name")
 	}
-	opts, err := t.Target.Plugin.AWSOptions()
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := c.LoadAWS(ctx, opts)
+	cfg, err := c.LoadAWS(ctx, t.Target.Plugin.AWSOptions())
 	if err != nil {
 		return nil, err
 	}

@@ -14,8 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"gitlab.com/gitlab-org/fleeting/fleeting/provider"
 
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/admin"
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/ec2spot"
-	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/ec2spot/admin"
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/awssim"
 	plugin "gitlab.com/ec2spot/fleeting-plugin-ec2spot/provider"
 )
@@ -247,7 +247,7 @@ func TestSetupFixesAnExistingGroup(t *testing.T) {
 			t.Fatalf("instance %s left unprotected", i.ID)
 		}
 	}
-	results := admin.RunDoctor(context.Background(), admin.Target{Plugin: admin.PluginConfig{Name: "runners"}}, func(context.Context, ec2spot.AWSOptions) (aws.Config, error) { return cfg, nil })
+	results := admin.RunDoctor(context.Background(), admin.Target{Plugin: plugin.Config{Name: "runners"}}, func(context.Context, ec2spot.AWSOptions) (aws.Config, error) { return cfg, nil })
 	for _, res := range results {
 		if res.Status == admin.StatusFail {
 			t.Errorf("doctor after the fix: %s", res)

@@ -1,8 +1,10 @@
 // Package admin builds and inspects the AWS side of a runner group for a
 // person, not for the running plugin: `setup` plans and applies a correct
 // spot Auto Scaling group (launch template, group, interruption queue and
-// EventBridge rules), `doctor` checks an existing one without changing it.
-// Its client interfaces are its own, so the plugin's IAM policy (which
+// EventBridge rules), `doctor` checks an existing one without changing it,
+// `status` shows it. It sits beside provider, above ec2spot, and only the
+// command imports it: it reads plugin_config through provider.ParseConfig,
+// the plugin's own door. Its client interfaces are its own, so the plugin's IAM policy (which
 // lists the running plugin's calls) stays minimal.
 package admin
 

@@ -15,16 +15,12 @@ import (
 func (d *Doctor) checkReadyHook(ctx context.Context) {
 	check := ec2spot.CheckLaunchHook
 	mode := d.Target.Plugin.ReadyWhen
-	if mode != string(ec2spot.ReadyLifecycleHook) {
-		if mode == "" {
-			mode = string(ec2spot.ReadyRunning)
-		}
+	if mode != string(ec2spot.ReadyLifecycleHook) { // defaulted by provider.ParseConfig
 		d.add(StatusSkip, check, fmt.Sprintf("skipped: ready_when is %q, the plugin does not rely on a launch lifecycle hook", mode), "")
 		return
 	}
 	name := d.Target.Plugin.Name
 	hooks, err := ec2spot.DescribeLaunchHooks(ctx, d.clients.AutoScaling, name)
-	d.probeErr["autoscaling:DescribeLifecycleHooks"] = err
 	if err != nil {
 		msg, fix := apiProblem("autoscaling:DescribeLifecycleHooks", err)
 		d.add(StatusFail, check, msg, fix)
