@@ -47,9 +47,7 @@ func (f *Fleet) Open(ctx context.Context) (*Snapshot, error) {
 	}
 	// After the first describe: what Spot takes as its start is when the
 	// group answered.
-	so := f.o.Spot
-	so.Group = f.group
-	f.spot = NewSpot(so)
+	f.spot = spotFor(f.group, f.o.Spot)
 	if err := f.spot.Init(ctx); err != nil {
 		return nil, err
 	}
@@ -60,6 +58,14 @@ func (f *Fleet) Open(ctx context.Context) (*Snapshot, error) {
 		}
 	}
 	return snap, nil
+}
+
+// spotFor wires the spot features to g: g's clients unless o names others.
+func spotFor(g *Group, o SpotOptions) *Spot {
+	if o.Clients.AutoScaling == nil {
+		o.Clients = g.clients
+	}
+	return newSpot(g, o)
 }
 
 // CheckSetup checks the group's settings a runner depends on.
@@ -160,7 +166,7 @@ func (f *Fleet) Increase(ctx context.Context, n int) (Increased, error) {
 		err error
 	)
 	if f.o.Synchronous {
-		out.IncreaseResult, out.PoolErrors, err = f.spot.LaunchSync(ctx, n)
+		out.IncreaseResult, out.PoolErrors, err = f.group.launchSync(ctx, n, f.spot.syncLaunch())
 	} else {
 		out.IncreaseResult, err = f.group.Increase(ctx, n)
 	}
