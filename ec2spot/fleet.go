@@ -212,10 +212,10 @@ func (f *Fleet) Connect(ctx context.Context, id string, credentials func(Instanc
 
 func takenError(v Verdict) error { return errors.New("AWS is taking the instance: " + v.Reason) }
 
-// PushKey pushes the process key to the instance for user with EC2
-// Instance Connect and returns the private key and when it stops being
+// PushKey pushes the public key (GroupOptions.PublicKey) to the instance
+// for user with EC2 Instance Connect and returns when it stops being
 // accepted.
-func (f *Fleet) PushKey(ctx context.Context, d InstanceDetails, user string) ([]byte, time.Time, error) {
+func (f *Fleet) PushKey(ctx context.Context, d InstanceDetails, user string) (time.Time, error) {
 	return f.group.PushKey(ctx, d, user)
 }
 

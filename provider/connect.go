@@ -61,11 +61,11 @@ func (g *InstanceGroup) ConnectInfo(ctx context.Context, id string) (provider.Co
 			info.Key = nil // the launch key only decrypts; authenticate by password
 			log.Debug("connect info with the Windows password", "protocol", info.Protocol)
 		default:
-			key, expires, err := fleet.PushKey(ctx, d, info.Username)
+			expires, err := fleet.PushKey(ctx, d, info.Username)
 			if err != nil {
 				return err
 			}
-			info.Key = key
+			info.Key = g.key.privatePEM
 			info.Password = ""
 			info.Expires = &expires
 			log.Debug("pushed the SSH key with EC2 Instance Connect", "username", info.Username, "expires", expires.UTC().Format(time.RFC3339))

@@ -39,8 +39,11 @@ type InstanceGroup struct {
 	settings provider.Settings
 	region   string
 	fleet    *ec2spot.Fleet
-	metrics  *metrics.Metrics // nil without metrics_listen
-	served   *metrics.Server
+	// key is pushed with EC2 Instance Connect (public half) and handed to
+	// the runner in ConnectInfo (private half); nil with static credentials.
+	key     *sshKey
+	metrics *metrics.Metrics // nil without metrics_listen
+	served  *metrics.Server
 
 	// singleFormLogged: the terminate fallback was reported (once).
 	singleFormLogged atomic.Bool
@@ -81,18 +84,19 @@ func (g *InstanceGroup) Init(ctx context.Context, log hclog.Logger, settings pro
 	g.region = awsCfg.Region
 	g.log = log.With("group", cfg.Name, "region", g.region)
 
-	var key *ec2spot.SSHKey
+	var key *sshKey
 	if !settings.UseStaticCredentials {
 		// Once per process, here rather than on the first connection.
-		if key, err = ec2spot.ProcessKey(); err != nil {
+		if key, err = processKey(); err != nil {
 			return provider.ProviderInfo{}, err
 		}
 	}
+	g.key = key
 	opts := ec2spot.GroupOptions{
 		Name:         cfg.Name,
 		Region:       g.region,
 		Clients:      ec2spot.NewClients(awsCfg),
-		Key:          key,
+		PublicKey:    key.public(),
 		SettledReuse: cfg.PollInterval.Duration,
 		ReadyWhen:    ec2spot.ReadyWhen(cfg.ReadyWhen),
 	}
