@@ -10,7 +10,8 @@ import (
 // Fleet is the one door to the AWS floor: it owns the group (desired
 // capacity, members, terminations, connections), the spot features
 // (signals, launch failures, the fleet shape) and the on-demand fallback,
-// and calls them in their order. The provider calls Fleet only.
+// and calls them in their order. The provider calls Fleet only, Open
+// first.
 type Fleet struct {
 	o     FleetOptions
 	group *Group
@@ -34,7 +35,8 @@ func NewFleet(o FleetOptions) *Fleet {
 // Name is the group's name.
 func (f *Fleet) Name() string { return f.group.Name() }
 
-// Group is the group, for the permission preflight of the plugin's start.
+// Group is the group, for the permission preflight of the plugin's start
+// (which takes a *Group; Preflight is the same through Fleet).
 func (f *Fleet) Group() *Group { return f.group }
 
 // Open reads the group, restores an on-demand fallback an earlier process
@@ -83,8 +85,13 @@ func (f *Fleet) Preflight(ctx context.Context, o PreflightOptions) (*PreflightRe
 	return f.group.Preflight(ctx, o)
 }
 
-// Start starts the interruption queue consumer, if a queue is configured.
-func (f *Fleet) Start() { f.spot.Start() }
+// Start starts the interruption queue consumer, if a queue is configured;
+// after a successful Open.
+func (f *Fleet) Start() {
+	if f.spot != nil {
+		f.spot.Start()
+	}
+}
 
 // Close stops the queue consumer and ends an on-demand fallback in force,
 // within a couple of seconds (Spot.Stop). It deletes nothing.
