@@ -2,6 +2,9 @@ package ec2spot
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
 	"errors"
 	"net"
 	"strconv"
@@ -89,15 +92,32 @@ func TestDetailsOfGoneInstance(t *testing.T) {
 	}
 }
 
-func TestPushKeyAndExpiry(t *testing.T) {
-	s := fastSim(t, awssim.Options{Speed: 1, SSH: &awssim.SSHOptions{}})
-	key, err := GenerateSSHKey()
+// testKey is an ed25519 key: the private half in OpenSSH PEM, the public
+// half in authorized_keys format. The caller keeps the private half; the
+// group gets only the public one.
+func testKey(t *testing.T) (privatePEM []byte, authorized string) {
+	t.Helper()
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
+	block, err := ssh.MarshalPrivateKey(priv, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sshPub, err := ssh.NewPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(block), strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sshPub)))
+}
+
+func TestPushKeyAndExpiry(t *testing.T) {
+	s := fastSim(t, awssim.Options{Speed: 1, SSH: &awssim.SSHOptions{}})
+	pem, authorized := testKey(t)
 	now := time.Now()
 	g := newTestGroup(t, s, awssim.GroupSpec{Desired: 1, MaxSize: 2}, func(o *GroupOptions) {
-		o.Key = key
+		o.PublicKey = authorized
 		o.Now = func() time.Time { return now }
 	})
 	s.SetSpeed(100)
@@ -110,10 +130,10 @@ func TestPushKeyAndExpiry(t *testing.T) {
 	}
 	addr := net.JoinHostPort(d.PrivateIP, strconv.Itoa(s.SSHPort()))
 
-	if _, err := sshRun(addr, "ec2-user", key.PrivatePEM, "true"); err == nil {
+	if _, err := sshRun(addr, "ec2-user", pem, "true"); err == nil {
 		t.Fatal("login before the key push succeeded")
 	}
-	pem, expires, err := g.PushKey(ctx, d, "ec2-user")
+	expires, err := g.PushKey(ctx, d, "ec2-user")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +151,7 @@ func TestPushKeyAndExpiry(t *testing.T) {
 		t.Fatal("login with an expired key succeeded")
 	}
 	now = now.Add(61 * time.Second)
-	_, expires2, err := g.PushKey(ctx, d, "ec2-user")
+	expires2, err := g.PushKey(ctx, d, "ec2-user")
 	if err != nil || !expires2.After(expires) {
 		t.Fatalf("second push: %v, %v", expires2, err)
 	}
@@ -145,7 +165,7 @@ func TestPushKeyAndExpiry(t *testing.T) {
 
 func TestPushKeyToStoppedInstance(t *testing.T) {
 	s := fastSim(t, awssim.Options{})
-	g := newTestGroup(t, s, awssim.GroupSpec{Desired: 1, MaxSize: 2})
+	g := newTestGroup(t, s, awssim.GroupSpec{Desired: 1, MaxSize: 2}, func(o *GroupOptions) { _, o.PublicKey = testKey(t) })
 	id := inService(t, g, 1)[0]
 	ctx := testCtx(t)
 	d, err := g.Details(ctx, id)
@@ -155,7 +175,7 @@ func TestPushKeyToStoppedInstance(t *testing.T) {
 	if err := s.TerminateExternally(id); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err = g.PushKey(ctx, d, "ec2-user")
+	_, err = g.PushKey(ctx, d, "ec2-user")
 	if !errors.Is(err, ErrInstanceNotRunning) || !strings.Contains(err.Error(), "EC2InstanceStateInvalidException") {
 		t.Fatalf("push to a terminating instance: %v", err)
 	}

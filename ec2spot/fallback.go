@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
+	"github.com/hashicorp/go-hclog"
 )
 
 // FallbackTagKey is the group tag holding the on-demand percentage the
@@ -41,11 +42,23 @@ const (
 	phaseProbing                       // original restored after a hold; watching
 )
 
+// fallbackEnv is what the fallback needs around it: the group's name and
+// API, the clock, the log, the launch failures that are its evidence, and
+// where its phase changes go.
+type fallbackEnv struct {
+	group           interface{ Name() string }
+	clients         Clients
+	now             func() time.Time
+	log             hclog.Logger
+	failures        *launchFailures
+	observeFallback func(p fallbackPhase, switched string)
+}
+
 // fallback drives the on-demand fallback. It exists without FallbackOptions
 // too (enabled false): it then only finishes a fallback an earlier process
 // left in force.
 type fallback struct {
-	s       *Spot
+	s       fallbackEnv // what it needs of the Spot it serves
 	o       FallbackOptions
 	enabled bool
 
@@ -63,7 +76,7 @@ type fallback struct {
 	tagLeft bool
 }
 
-func newFallback(s *Spot, o *FallbackOptions) *fallback {
+func newFallback(s fallbackEnv, o *FallbackOptions) *fallback {
 	f := &fallback{s: s}
 	if o != nil {
 		f.o, f.enabled = *o, true
@@ -297,36 +310,35 @@ func (f *fallback) restoreOnStop(ctx context.Context) {
 // restoreFallbackTag undoes a fallback an earlier process left in force
 // (the tag exists). What it cannot restore now stays in force in this
 // process's fallback, so every update and Shutdown tries again.
-func restoreFallbackTag(ctx context.Context, s *Spot, g *types.AutoScalingGroup) {
+func restoreFallbackTag(ctx context.Context, f *fallback, g *types.AutoScalingGroup) {
 	value, ok := groupTag(g, FallbackTagKey)
 	if !ok {
 		return
 	}
 	pct, err := strconv.Atoi(value)
 	if err != nil || pct < 0 || pct > 100 {
-		s.log.Error("group tag of the on-demand fallback holds no percentage; leaving the group as it is: set OnDemandPercentageAboveBaseCapacity by hand and delete the tag", "tag", FallbackTagKey, "value", value)
+		f.s.log.Error("group tag of the on-demand fallback holds no percentage; leaving the group as it is: set OnDemandPercentageAboveBaseCapacity by hand and delete the tag", "tag", FallbackTagKey, "value", value)
 		return
 	}
-	f := s.fallback
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	// Failures are logged, not returned: the runner still works with the
 	// group on-demand.
 	f.phase, f.original, f.switchedAt = phaseOnDemand, pct, time.Time{}
 	if !f.restoreLocked(ctx) {
-		s.observeFallback(phaseOnDemand, "")
+		f.s.observeFallback(phaseOnDemand, "")
 		return
 	}
 	f.phase = phaseSpot
 	current, _ := onDemandPercentage(g)
-	s.observeFallback(phaseSpot, "to_spot")
+	f.s.observeFallback(phaseSpot, "to_spot")
 	if mip := g.MixedInstancesPolicy; mip != nil { // what the fleet reconcile compares with
 		if mip.InstancesDistribution == nil {
 			mip.InstancesDistribution = &types.InstancesDistribution{}
 		}
 		mip.InstancesDistribution.OnDemandPercentageAboveBaseCapacity = aws.Int32(int32(pct))
 	}
-	s.log.Warn("restored the on-demand percentage an earlier plugin process had switched for the on-demand fallback (it stopped without restoring it)",
+	f.s.log.Warn("restored the on-demand percentage an earlier plugin process had switched for the on-demand fallback (it stopped without restoring it)",
 		"on_demand_percentage", pct, "was", current, "tag", FallbackTagKey)
 }
 

@@ -24,11 +24,11 @@ func fallbackRestored(s *awssim.Sim) (bool, int, string) {
 // restartSpot is a fresh plugin process over the same group.
 func restartSpot(t *testing.T, o SpotOptions) *Spot {
 	t.Helper()
-	o.Group = NewGroup(GroupOptions{Name: "runners", Clients: NewClients(testAWSConfig(t))})
+	g := NewGroup(GroupOptions{Name: "runners", Clients: NewClients(testAWSConfig(t))})
 	if o.Log == nil {
 		o.Log = hclog.NewNullLogger()
 	}
-	sp := NewSpot(o)
+	sp := spotFor(g, o)
 	if err := sp.Init(testCtx(t)); err != nil {
 		t.Fatalf("Init of the restarted process: %v", err)
 	}
@@ -119,7 +119,7 @@ func TestFallbackLeftByEarlierProcessRestoredByLaterUpdate(t *testing.T) {
 	}
 	s.InjectFault(awssim.Fault{Service: "autoscaling", Action: "UpdateAutoScalingGroup", Code: "AccessDenied", Status: 403, Message: "not now", Count: 1})
 	logs := &syncBuffer{}
-	sp := NewSpot(SpotOptions{Group: g, Log: hclog.New(&hclog.LoggerOptions{Output: logs})})
+	sp := spotFor(g, SpotOptions{Log: hclog.New(&hclog.LoggerOptions{Output: logs})})
 	if err := sp.Init(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -26,8 +26,9 @@ type GroupOptions struct {
 	Name    string
 	Region  string
 	Clients Clients
-	// Key is pushed with EC2 Instance Connect; nil = ProcessKey().
-	Key *SSHKey
+	// PublicKey is the public key PushKey pushes with EC2 Instance Connect
+	// (authorized_keys format); its private half stays with the caller.
+	PublicKey string
 	// Now is the clock; nil = time.Now.
 	Now func() time.Time
 	// ConsistencyWindow is how long a describe may lag behind the plugin's
@@ -53,7 +54,7 @@ type Group struct {
 	name    string
 	region  string
 	clients Clients
-	key     *SSHKey
+	pubKey  string
 	now     func() time.Time
 
 	consistencyWindow    time.Duration
@@ -111,7 +112,7 @@ func NewGroup(o GroupOptions) *Group {
 		name:                 o.Name,
 		region:               o.Region,
 		clients:              o.Clients,
-		key:                  o.Key,
+		pubKey:               o.PublicKey,
 		now:                  o.Now,
 		consistencyWindow:    o.ConsistencyWindow,
 		terminateConcurrency: o.TerminateConcurrency,

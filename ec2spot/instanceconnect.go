@@ -20,29 +20,26 @@ const (
 	instanceConnectMargin = 10 * time.Second
 )
 
-// PushKey pushes the process key to the instance for user with EC2 Instance
-// Connect and returns the private key and when it stops being accepted.
-func (g *Group) PushKey(ctx context.Context, d InstanceDetails, user string) (privatePEM []byte, expires time.Time, err error) {
-	key := g.key
-	if key == nil {
-		if key, err = ProcessKey(); err != nil {
-			return nil, time.Time{}, err
-		}
+// PushKey pushes the group's public key to the instance for user with EC2
+// Instance Connect and returns when it stops being accepted.
+func (g *Group) PushKey(ctx context.Context, d InstanceDetails, user string) (expires time.Time, err error) {
+	if g.pubKey == "" {
+		return time.Time{}, errors.New("no public key to push with EC2 Instance Connect")
 	}
 	sent := g.now()
 	in := &ec2instanceconnect.SendSSHPublicKeyInput{
 		InstanceId:     aws.String(d.ID),
 		InstanceOSUser: aws.String(user),
-		SSHPublicKey:   aws.String(key.AuthorizedKey),
+		SSHPublicKey:   aws.String(g.pubKey),
 	}
 	if d.AvailabilityZone != "" {
 		in.AvailabilityZone = aws.String(d.AvailabilityZone)
 	}
 	// Success in the reply is not checked: errors arrive as exceptions.
 	if _, err := g.clients.InstanceConnect.SendSSHPublicKey(ctx, in); err != nil {
-		return nil, time.Time{}, explainPush(d.ID, err)
+		return time.Time{}, explainPush(d.ID, err)
 	}
-	return key.PrivatePEM, sent.Add(InstanceConnectKeyLifetime - instanceConnectMargin), nil
+	return sent.Add(InstanceConnectKeyLifetime - instanceConnectMargin), nil
 }
 
 func explainPush(id string, err error) error {

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
+	"github.com/hashicorp/go-hclog"
 )
 
 // Synchronous launches (launch_mode = "synchronous"): LaunchInstances, one
@@ -38,15 +39,41 @@ type PoolError struct {
 	Message          string
 }
 
-// LaunchSync launches up to n instances with LaunchInstances, clamped to
+// syncLaunch is the spot side of a synchronous launch: the group's zones,
+// where each pool's failure goes (the launch failures), whether the launch
+// fell short for lack of capacity (the shortage the fallback watches), and
+// the log.
+type syncLaunch struct {
+	zones  []string
+	failed func(LaunchFailure)
+	short  func(bool)
+	log    hclog.Logger
+}
+
+// syncLaunch is this Spot's side of a synchronous launch.
+func (s *Spot) syncLaunch() syncLaunch {
+	s.mu.Lock()
+	azs := append([]string(nil), s.azs...)
+	s.mu.Unlock()
+	return syncLaunch{zones: azs, failed: s.failures.handle, short: s.setSyncShort, log: s.log}
+}
+
+// setSyncShort records whether the last synchronous launch fell short for
+// lack of capacity.
+func (s *Spot) setSyncShort(short bool) {
+	s.mu.Lock()
+	s.syncShort = short
+	s.mu.Unlock()
+}
+
+// launchSync launches up to n instances with LaunchInstances, clamped to
 // MaxSize. Requested < n with a nil error means MaxSize or AWS's capacity
 // cut it; the pool errors say which pools failed. With nothing launched and
 // errors, the error joins them.
-func (s *Spot) LaunchSync(ctx context.Context, n int) (IncreaseResult, []PoolError, error) {
+func (g *Group) launchSync(ctx context.Context, n int, s syncLaunch) (IncreaseResult, []PoolError, error) {
 	if n <= 0 {
 		return IncreaseResult{}, nil, nil
 	}
-	g := s.group
 	g.opMu.Lock()
 	defer g.opMu.Unlock()
 
@@ -67,7 +94,7 @@ func (s *Spot) LaunchSync(ctx context.Context, n int) (IncreaseResult, []PoolErr
 		got      = map[string]bool{} // ids launched by this call
 	)
 	token := newClientToken()
-	for i, az := range s.zonesByLoad(snap) {
+	for i, az := range zonesByLoad(s.zones, snap) {
 		remaining := k - res.Requested
 		if remaining <= 0 {
 			break
@@ -102,7 +129,7 @@ func (s *Spot) LaunchSync(ctx context.Context, n int) (IncreaseResult, []PoolErr
 			// Maybe launched: never carry the rest to another zone under a
 			// new token. Count what the group shows and stop here.
 			err = fmt.Errorf("%s: %w", az, explain("autoscaling:LaunchInstances", err))
-			n, cerr := s.confirmLaunch(ctx, snap, az, from+res.Requested, min(remaining, maxLaunchPerCall), got)
+			n, cerr := g.confirmLaunch(ctx, snap, az, from+res.Requested, min(remaining, maxLaunchPerCall), got)
 			if cerr != nil {
 				s.log.Error("synchronous launch: the answer was lost and the group could not be described; instances it may have launched appear as unexpected and are removed when idle",
 					"availability_zone", az, "error", err, "describe_error", cerr)
@@ -142,7 +169,7 @@ func (s *Spot) LaunchSync(ctx context.Context, n int) (IncreaseResult, []PoolErr
 				Message:          aws.ToString(e.ErrorMessage),
 			}
 			poolErrs = append(poolErrs, pe)
-			s.failures.handle(LaunchFailure{
+			s.failed(LaunchFailure{
 				ActivityID: fmt.Sprintf("launch-instances/%s/%d/%s/%s", token, i, pe.InstanceType, pe.Code),
 				Status:     "Failed",
 				Cause:      pe.describe(),
@@ -151,9 +178,7 @@ func (s *Spot) LaunchSync(ctx context.Context, n int) (IncreaseResult, []PoolErr
 			})
 		}
 	}
-	s.mu.Lock()
-	s.syncShort = res.Requested < k && len(poolErrs) > 0
-	s.mu.Unlock()
+	s.short(res.Requested < k && len(poolErrs) > 0)
 	if res.Requested == 0 && (len(poolErrs) > 0 || len(callErrs) > 0) {
 		errs := callErrs
 		for _, pe := range poolErrs {
@@ -178,8 +203,8 @@ func oneAttempt(o *autoscaling.Options) { o.RetryMaxAttempts = 1 }
 // already) back it, and at most what the call asked for. Erring low leaves
 // an instance unexpected (fleeting removes it when idle); erring high would
 // leave a request pending forever.
-func (s *Spot) confirmLaunch(ctx context.Context, snap *Snapshot, az string, before, asked int, counted map[string]bool) (int, error) {
-	fresh, _, err := s.group.refreshLocked(ctx)
+func (g *Group) confirmLaunch(ctx context.Context, snap *Snapshot, az string, before, asked int, counted map[string]bool) (int, error) {
+	fresh, _, err := g.refreshLocked(ctx)
 	if err != nil {
 		return 0, err
 	}
@@ -202,12 +227,10 @@ func (p PoolError) describe() string {
 	return fmt.Sprintf("%s - %s (%s %s in %s)", p.Code, p.Message, market, p.InstanceType, p.AvailabilityZone)
 }
 
-// zonesByLoad orders the group's zones by how many live members each has,
-// so launches keep the zones balanced as Auto Scaling would.
-func (s *Spot) zonesByLoad(snap *Snapshot) []string {
-	s.mu.Lock()
-	azs := append([]string(nil), s.azs...)
-	s.mu.Unlock()
+// zonesByLoad orders the group's zones (azs, reordered in place) by how
+// many live members each has, so launches keep the zones balanced as Auto
+// Scaling would.
+func zonesByLoad(azs []string, snap *Snapshot) []string {
 	load := map[string]int{}
 	for _, i := range snap.Instances {
 		if i.Phase.CountsTowardDesired() {

@@ -67,7 +67,7 @@ func TestLaunchSyncLostReply(t *testing.T) {
 			}
 			s.ResetCalls()
 			s.InjectFault(tc.fault)
-			res, _, err := sp.LaunchSync(ctx, tc.n)
+			res, _, err := g.launchSync(ctx, tc.n, sp.syncLaunch())
 			s.ClearFaults()
 			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
 				t.Errorf("LaunchSync(%d) error %v, want %q", tc.n, err, tc.wantErr)
@@ -89,7 +89,7 @@ func TestLaunchSyncLostReply(t *testing.T) {
 			if _, drift, err := g.Refresh(ctx); err != nil || drift != nil {
 				t.Errorf("Refresh after the launch: drift %+v, %v", drift, err)
 			}
-			res, _, err = sp.LaunchSync(ctx, 1)
+			res, _, err = g.launchSync(ctx, 1, sp.syncLaunch())
 			if err != nil || res.From != tc.launched || liveInstances(s) != tc.launched+1 {
 				t.Errorf("next LaunchSync(1) = %+v, %v with %d instances; want from %d", res, err, liveInstances(s), tc.launched)
 			}

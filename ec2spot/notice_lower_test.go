@@ -42,7 +42,7 @@ func noticeGroup(t *testing.T, spec awssim.GroupSpec) (*awssim.Sim, *Group, *Spo
 func newNoticeSpot(t *testing.T, g *Group) (*Spot, *syncBuffer) {
 	t.Helper()
 	logs := &syncBuffer{}
-	sp := NewSpot(SpotOptions{Group: g, Log: hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Debug})})
+	sp := spotFor(g, SpotOptions{Log: hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Debug})})
 	if err := sp.Init(testCtx(t)); err != nil {
 		t.Fatal(err)
 	}

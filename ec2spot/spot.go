@@ -35,7 +35,6 @@ const (
 
 // SpotOptions configure the spot features of a group.
 type SpotOptions struct {
-	Group *Group
 	// Clients default to the group's.
 	Clients Clients
 	Log     hclog.Logger // nil = discard
@@ -72,7 +71,7 @@ type SpotOptions struct {
 // rebalance signals (spot request polling, the EventBridge queue, lifecycle
 // states), launch failures, the on-demand fallback and the fleet shape.
 type Spot struct {
-	group   *Group
+	group   groupView
 	clients Clients
 	log     hclog.Logger
 	now     func() time.Time
@@ -129,10 +128,28 @@ type Spot struct {
 	consumerDone chan struct{}
 }
 
-// NewSpot returns the spot features of a group; it makes no API calls.
-func NewSpot(o SpotOptions) *Spot {
+// groupView is what Spot needs of its group: its name and latest snapshot,
+// what the plugin itself did to its members, and lowering desired capacity
+// for members under an interruption notice.
+type groupView interface {
+	Name() string
+	Latest() *Snapshot
+	// terminationRequested: the plugin terminated id (its own doing, no
+	// signal); wasMember: id was ever seen in the group.
+	terminationRequested(id string) bool
+	wasMember(id string) bool
+	// knownMarket is the market of id from cached EC2 details, "" unknown.
+	knownMarket(id string) string
+	// leftOut counts the members desired capacity no longer counts.
+	leftOut(snap *Snapshot) int
+	LowerForNotices(ctx context.Context, ids []string, unsure map[string]bool) (NoticeLowering, error)
+}
+
+// newSpot returns the spot features of a group; it makes no API calls.
+// o.Clients must be set (spotFor defaults them to the group's).
+func newSpot(g groupView, o SpotOptions) *Spot {
 	s := &Spot{
-		group:     o.Group,
+		group:     g,
 		clients:   o.Clients,
 		log:       o.Log,
 		now:       o.Now,
@@ -150,9 +167,6 @@ func NewSpot(o SpotOptions) *Spot {
 		noticeSettled: map[string]bool{},
 		pollInterval:  o.PollInterval,
 		checkMaxAge:   o.CheckMaxAge,
-	}
-	if s.clients.AutoScaling == nil {
-		s.clients = o.Group.clients
 	}
 	if s.log == nil {
 		s.log = hclog.NewNullLogger()
@@ -175,7 +189,10 @@ func NewSpot(o SpotOptions) *Spot {
 	}
 	s.failures = newLaunchFailures(s.log, s.now)
 	s.failures.observer = s.observer
-	s.fallback = newFallback(s, o.Fallback) // also finishes a fallback left by an earlier process
+	s.fallback = newFallback(fallbackEnv{ // also finishes a fallback left by an earlier process
+		group: s.group, clients: s.clients, now: s.now, log: s.log,
+		failures: s.failures, observeFallback: s.observeFallback,
+	}, o.Fallback)
 	s.observeFallbackStart()
 	return s
 }
@@ -191,7 +208,7 @@ func (s *Spot) Init(ctx context.Context) error {
 	s.mu.Lock()
 	s.azs = append([]string(nil), g.AvailabilityZones...)
 	s.mu.Unlock()
-	restoreFallbackTag(ctx, s, g)
+	restoreFallbackTag(ctx, s.fallback, g)
 	if s.fleet != nil {
 		if err := s.reconcileFleet(ctx, g, *s.fleet); err != nil {
 			return err

@@ -24,7 +24,7 @@ func FuzzEventParsing(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, body string) {
-		s := NewSpot(SpotOptions{Group: NewGroup(GroupOptions{Name: "runners"})})
+		s := spotFor(NewGroup(GroupOptions{Name: "runners"}), SpotOptions{})
 		s.handleEvent(body)
 		s.mu.Lock()
 		defer s.mu.Unlock()

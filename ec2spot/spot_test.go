@@ -49,9 +49,8 @@ func spotGroup(t *testing.T, s *awssim.Sim, spec awssim.GroupSpec, o SpotOptions
 	}
 	g := newTestGroup(t, s, spec)
 	logs := &syncBuffer{}
-	o.Group = g
 	o.Log = hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Debug})
-	sp := NewSpot(o)
+	sp := spotFor(g, o)
 	if err := sp.Init(testCtx(t)); err != nil {
 		t.Fatalf("Init: %v", err)
 	}
@@ -102,7 +101,7 @@ func TestSpotPollingAsksOnlyAboutSpotAndFindsTheInterruption(t *testing.T) {
 	clients.EC2 = rec
 	g := NewGroup(GroupOptions{Name: "runners", Region: cfg.Region, Clients: clients})
 	logs := &syncBuffer{}
-	sp := NewSpot(SpotOptions{Group: g, Log: hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Debug})})
+	sp := spotFor(g, SpotOptions{Log: hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Debug})})
 
 	ctx := testCtx(t)
 	if _, err := g.Increase(ctx, 3); err != nil {
@@ -176,7 +175,7 @@ func TestSpotPollingSkipsOnDemandAndIgnoresOtherGroups(t *testing.T) {
 	rec := &recordingEC2{EC2API: clients.EC2}
 	clients.EC2 = rec
 	g := NewGroup(GroupOptions{Name: "runners", Region: cfg.Region, Clients: clients})
-	sp := NewSpot(SpotOptions{Group: g})
+	sp := spotFor(g, SpotOptions{})
 	if _, err := g.Increase(testCtx(t), 2); err != nil {
 		t.Fatal(err)
 	}
@@ -420,7 +419,7 @@ func TestInitRestoresFallbackLeftByACrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}
-	sp := NewSpot(SpotOptions{Group: g, Log: hclog.New(&hclog.LoggerOptions{Output: logs})})
+	sp := spotFor(g, SpotOptions{Log: hclog.New(&hclog.LoggerOptions{Output: logs})})
 	if err := sp.Init(testCtx(t)); err != nil {
 		t.Fatal(err)
 	}
@@ -464,7 +463,7 @@ func TestFleetReconcile(t *testing.T) {
 	// A second start finds nothing to change; absent keys are untouched.
 	s.ResetCalls()
 	g2 := NewGroup(GroupOptions{Name: "runners", Clients: NewClients(testAWSConfig(t))})
-	if err := NewSpot(SpotOptions{Group: g2, Fleet: &FleetSpec{OnDemandBaseCapacity: &base}}).Init(testCtx(t)); err != nil {
+	if err := spotFor(g2, SpotOptions{Fleet: &FleetSpec{OnDemandBaseCapacity: &base}}).Init(testCtx(t)); err != nil {
 		t.Fatal(err)
 	}
 	if n := s.CallCount("autoscaling", "UpdateAutoScalingGroup"); n != 0 {
@@ -478,7 +477,7 @@ func TestLaunchSyncCarriesAcrossZonesAndReportsPoolErrors(t *testing.T) {
 	for _, typ := range defaultTypes {
 		s.SetPoolCapacity(typ, "us-east-1a", awssim.Spot, 0)
 	}
-	res, poolErrs, err := sp.LaunchSync(testCtx(t), 2)
+	res, poolErrs, err := g.launchSync(testCtx(t), 2, sp.syncLaunch())
 	if err != nil || res.Requested != 2 || res.Desired != 2 {
 		t.Fatalf("LaunchSync(2) = %+v, %v, %v", res, poolErrs, err)
 	}
@@ -497,7 +496,7 @@ func TestLaunchSyncCarriesAcrossZonesAndReportsPoolErrors(t *testing.T) {
 	for _, typ := range defaultTypes {
 		s.SetPoolCapacity(typ, "", awssim.Spot, 0)
 	}
-	res, _, err = sp.LaunchSync(testCtx(t), 1)
+	res, _, err = g.launchSync(testCtx(t), 1, sp.syncLaunch())
 	if err == nil || res.Requested != 0 || !strings.Contains(err.Error(), "no instance launched") {
 		t.Errorf("LaunchSync without capacity = %+v, %v", res, err)
 	}
@@ -548,14 +547,14 @@ func TestFallbackInSynchronousMode(t *testing.T) {
 	for _, typ := range defaultTypes {
 		s.SetPoolCapacity(typ, "", awssim.Spot, 0)
 	}
-	if res, _, err := sp.LaunchSync(testCtx(t), 1); err == nil || res.Requested != 0 {
+	if res, _, err := g.launchSync(testCtx(t), 1, sp.syncLaunch()); err == nil || res.Requested != 0 {
 		t.Fatalf("LaunchSync without spot capacity = %+v, %v", res, err)
 	}
 	eventually(t, "switch to on-demand", func() bool { observe(t, g, sp); return groupODPercentage(t, s) == 100 })
 	if hold, _, _ := sp.IncreaseHold(); hold != 0 {
 		t.Errorf("Increase still held back (%s) with the fallback in force", hold)
 	}
-	if res, _, err := sp.LaunchSync(testCtx(t), 1); err != nil || res.Requested != 1 {
+	if res, _, err := g.launchSync(testCtx(t), 1, sp.syncLaunch()); err != nil || res.Requested != 1 {
 		t.Fatalf("LaunchSync during the fallback = %+v, %v", res, err)
 	}
 	inst := inService(t, g, 1)
@@ -566,7 +565,7 @@ func TestFallbackInSynchronousMode(t *testing.T) {
 
 func TestVerdictGraceAndDuplicates(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
-	sp := NewSpot(SpotOptions{Group: NewGroup(GroupOptions{Name: "runners"}), Now: func() time.Time { return now }})
+	sp := spotFor(NewGroup(GroupOptions{Name: "runners"}), SpotOptions{Now: func() time.Time { return now }})
 	sp.record("i-1", Signal{Kind: SignalInterruption, Source: SourceQueue, Detail: "terminate"})
 	sp.record("i-1", Signal{Kind: SignalInterruption, Source: SourceSpotRequest, Detail: "marked-for-termination"}) // duplicate
 	if v := sp.Verdict("i-1"); !v.Deleting || !v.Unhealthy || !strings.Contains(v.Reason, "via queue") {

@@ -34,66 +34,48 @@ func validateSettings(s provider.Settings) []error {
 // with EC2 Instance Connect (Linux, macOS), or the decrypted Administrator
 // password (Windows).
 func (g *InstanceGroup) ConnectInfo(ctx context.Context, id string) (provider.ConnectInfo, error) {
-	group, log, err := g.ready()
+	fleet, log, err := g.ready()
 	if err != nil {
 		return provider.ConnectInfo{}, err
 	}
 	info := provider.ConnectInfo{ConnectorConfig: g.settings.ConnectorConfig, ID: id}
-	spot := g.spotFeatures()
-	if v := spot.Verdict(id); v.Deleting {
-		return provider.ConnectInfo{}, doomedError(id, v)
-	}
-	if why := group.NotReadyReason(id); why != "" {
-		return provider.ConnectInfo{}, fmt.Errorf("connect info for %s: not ready for jobs: %s", id, why)
-	}
+	_, err = fleet.Connect(ctx, id, func(d ec2spot.InstanceDetails) error {
+		fillConnectorDefaults(&info.ConnectorConfig, d)
+		info.InternalAddr = d.PrivateIP
+		info.ExternalAddr = d.PublicIP
 
-	d, err := group.Details(ctx, id)
+		log := log.With("instance", id, "instance_type", d.InstanceType, "availability_zone", d.AvailabilityZone, "market", d.Market)
+		switch {
+		case info.UseStaticCredentials:
+			log.Debug("connect info with static credentials", "os", info.OS, "protocol", info.Protocol)
+		case info.OS == "windows" && d.KeyName == "":
+			// AWS encrypts the password to the launch key pair; without one it
+			// never publishes a password, and polling would only hold the job.
+			return errors.New("the Windows instance was launched without a key pair, so AWS has no password for it: set a key pair on the launch template, or use use_static_credentials")
+		case info.OS == "windows":
+			password, err := fleet.WindowsPassword(ctx, id, info.Key)
+			if err != nil {
+				return err
+			}
+			info.Password = password
+			info.Key = nil // the launch key only decrypts; authenticate by password
+			log.Debug("connect info with the Windows password", "protocol", info.Protocol)
+		default:
+			expires, err := fleet.PushKey(ctx, d, info.Username)
+			if err != nil {
+				return err
+			}
+			info.Key = g.key.privatePEM
+			info.Password = ""
+			info.Expires = &expires
+			log.Debug("pushed the SSH key with EC2 Instance Connect", "username", info.Username, "expires", expires.UTC().Format(time.RFC3339))
+		}
+		return nil
+	})
 	if err != nil {
 		return provider.ConnectInfo{}, fmt.Errorf("connect info for %s: %w", id, err)
 	}
-	// The market is known now (on-demand needs no check): check a stale
-	// spot status beside the credentials, confirmed before answering.
-	spot.Prefetch(ctx, id)
-	fillConnectorDefaults(&info.ConnectorConfig, d)
-	info.InternalAddr = d.PrivateIP
-	info.ExternalAddr = d.PublicIP
-
-	log = log.With("instance", id, "instance_type", d.InstanceType, "availability_zone", d.AvailabilityZone, "market", d.Market)
-	switch {
-	case info.UseStaticCredentials:
-		log.Debug("connect info with static credentials", "os", info.OS, "protocol", info.Protocol)
-	case info.OS == "windows" && d.KeyName == "":
-		// AWS encrypts the password to the launch key pair; without one it
-		// never publishes a password, and polling would only hold the job.
-		return provider.ConnectInfo{}, fmt.Errorf("connect info for %s: the Windows instance was launched without a key pair, so AWS has no password for it: set a key pair on the launch template, or use use_static_credentials", id)
-	case info.OS == "windows":
-		password, err := group.WindowsPassword(ctx, id, info.Key)
-		if err != nil {
-			return provider.ConnectInfo{}, fmt.Errorf("connect info for %s: %w", id, err)
-		}
-		info.Password = password
-		info.Key = nil // the launch key only decrypts; authenticate by password
-		log.Debug("connect info with the Windows password", "protocol", info.Protocol)
-	default:
-		key, expires, err := group.PushKey(ctx, d, info.Username)
-		if err != nil {
-			return provider.ConnectInfo{}, fmt.Errorf("connect info for %s: %w", id, err)
-		}
-		info.Key = key
-		info.Password = ""
-		info.Expires = &expires
-		log.Debug("pushed the SSH key with EC2 Instance Connect", "username", info.Username, "expires", expires.UTC().Format(time.RFC3339))
-	}
-	// Without an interruption queue, a notice may have come since the last
-	// Update's poll: never hand out on an answer older than spot_check_max_age.
-	if v := spot.FreshVerdict(ctx, id); v.Deleting {
-		return provider.ConnectInfo{}, doomedError(id, v)
-	}
 	return info, nil
-}
-
-func doomedError(id string, v ec2spot.Verdict) error {
-	return fmt.Errorf("connect info for %s: AWS is taking the instance: %s", id, v.Reason)
 }
 
 // fillConnectorDefaults completes what connector_config left empty.
@@ -153,32 +135,9 @@ func goArch(ec2Arch string) string {
 // last answer is older than spot_check_max_age (shared by concurrent
 // callers).
 func (g *InstanceGroup) Heartbeat(ctx context.Context, id string) error {
-	group, _, err := g.ready()
+	fleet, _, err := g.ready()
 	if err != nil {
 		return err
 	}
-	spot := g.spotFeatures()
-	if err := spotUnhealthy(spot, id); err != nil {
-		return err
-	}
-	snap := group.Latest()
-	if snap == nil {
-		return nil
-	}
-	inst, ok := snap.Instance(id)
-	if !ok {
-		return fmt.Errorf("%w: %s is no longer in the auto scaling group", provider.ErrInstanceUnhealthy, id)
-	}
-	if !inst.Healthy() {
-		return fmt.Errorf("%w: the auto scaling group marks %s %s", provider.ErrInstanceUnhealthy, id, inst.HealthStatus)
-	}
-	switch inst.Phase {
-	case ec2spot.PhaseTerminating, ec2spot.PhaseRetained, ec2spot.PhaseTerminated,
-		ec2spot.PhaseStandby, ec2spot.PhaseDetaching, ec2spot.PhaseWarmPool:
-		return fmt.Errorf("%w: %s is %s", provider.ErrInstanceUnhealthy, id, inst.LifecycleState)
-	case ec2spot.PhaseLaunching, ec2spot.PhaseInService, ec2spot.PhaseQuarantined,
-		ec2spot.PhaseReplacingRootVolume, ec2spot.PhaseUnknown:
-	}
-	spot.FreshVerdict(ctx, id)
-	return spotUnhealthy(spot, id)
+	return unhealthy(fleet.Unhealthy(ctx, id))
 }

@@ -38,10 +38,12 @@ type InstanceGroup struct {
 	log      hclog.Logger
 	settings provider.Settings
 	region   string
-	group    *ec2spot.Group
-	spot     *ec2spot.Spot
-	metrics  *metrics.Metrics // nil without metrics_listen
-	served   *metrics.Server
+	fleet    *ec2spot.Fleet
+	// key is pushed with EC2 Instance Connect (public half) and handed to
+	// the runner in ConnectInfo (private half); nil with static credentials.
+	key     *sshKey
+	metrics *metrics.Metrics // nil without metrics_listen
+	served  *metrics.Server
 
 	// singleFormLogged: the terminate fallback was reported (once).
 	singleFormLogged atomic.Bool
@@ -83,56 +85,47 @@ func (g *InstanceGroup) Init(ctx context.Context, log hclog.Logger, settings pro
 	g.region = awsCfg.Region
 	g.log = log.With("group", cfg.Name, "region", g.region)
 
-	var key *ec2spot.SSHKey
+	var key *sshKey
 	if !settings.UseStaticCredentials {
 		// Once per process, here rather than on the first connection.
-		if key, err = ec2spot.ProcessKey(); err != nil {
+		if key, err = processKey(); err != nil {
 			return provider.ProviderInfo{}, err
 		}
 	}
+	g.key = key
 	opts := ec2spot.GroupOptions{
 		Name:         cfg.Name,
 		Region:       g.region,
 		Clients:      ec2spot.NewClients(awsCfg),
-		Key:          key,
+		PublicKey:    key.public(),
 		SettledReuse: cfg.PollInterval.Duration,
 		ReadyWhen:    ec2spot.ReadyWhen(cfg.ReadyWhen),
 	}
 	if g.groupOptions != nil {
 		g.groupOptions(&opts)
 	}
-	group := ec2spot.NewGroup(opts)
-
-	snap, _, err := group.Refresh(ctx)
-	if err != nil {
-		return provider.ProviderInfo{}, g.checkPermissions(ctx, group, settings, err)
-	}
 	spotOpts := cfg.spotOptions()
-	spotOpts.Group, spotOpts.Log, spotOpts.Observer = group, g.log, g.observer()
+	spotOpts.Log, spotOpts.Observer = g.log, g.observer()
 	if g.spotOptions != nil {
 		g.spotOptions(&spotOpts)
 	}
-	spot := ec2spot.NewSpot(spotOpts)
-	// Before the setup check, so it sees the fleet shape the config asks for.
-	if err := spot.Init(ctx); err != nil {
-		return provider.ProviderInfo{}, g.checkPermissions(ctx, group, settings, err)
-	}
-	if spotOpts.Fleet != nil {
-		if snap, _, err = group.Refresh(ctx); err != nil {
-			return provider.ProviderInfo{}, err
-		}
-	}
-	findings, err := group.CheckSetup(ctx, snap)
+	fleet := ec2spot.NewFleet(ec2spot.FleetOptions{Group: opts, Spot: spotOpts, Synchronous: cfg.LaunchMode == LaunchModeSynchronous})
+
+	snap, err := fleet.Open(ctx)
 	if err != nil {
-		return provider.ProviderInfo{}, g.checkPermissions(ctx, group, settings, err)
+		return provider.ProviderInfo{}, g.checkPermissions(ctx, fleet.Group(), settings, err)
+	}
+	findings, err := fleet.CheckSetup(ctx, snap)
+	if err != nil {
+		return provider.ProviderInfo{}, g.checkPermissions(ctx, fleet.Group(), settings, err)
 	}
 	if err := g.reportSetup(findings); err != nil {
 		return provider.ProviderInfo{}, err
 	}
-	if err := checkReadyHook(ctx, g.log, group, cfg.ReadyWhen); err != nil {
-		return provider.ProviderInfo{}, g.checkPermissions(ctx, group, settings, err)
+	if err := checkReadyHook(ctx, g.log, fleet, cfg.ReadyWhen); err != nil {
+		return provider.ProviderInfo{}, g.checkPermissions(ctx, fleet.Group(), settings, err)
 	}
-	if err := g.checkPermissions(ctx, group, settings, nil); err != nil {
+	if err := g.checkPermissions(ctx, fleet.Group(), settings, nil); err != nil {
 		return provider.ProviderInfo{}, err
 	}
 
@@ -140,9 +133,8 @@ func (g *InstanceGroup) Init(ctx context.Context, log hclog.Logger, settings pro
 		return provider.ProviderInfo{}, err
 	}
 
-	g.group = group
-	g.spot = spot
-	spot.Start()
+	g.fleet = fleet
+	fleet.Start()
 	g.log.Info("spot handling", spotSummary(cfg)...)
 	g.settings = settings
 	version := g.versionInfo()
@@ -191,14 +183,14 @@ func credentialsMode(s provider.Settings) string {
 	return "ec2-instance-connect"
 }
 
-// ready returns the group, or an error before a successful Init.
-func (g *InstanceGroup) ready() (*ec2spot.Group, hclog.Logger, error) {
+// ready returns the fleet, or an error before a successful Init.
+func (g *InstanceGroup) ready() (*ec2spot.Fleet, hclog.Logger, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.group == nil {
+	if g.fleet == nil {
 		return nil, nil, errors.New("instance group is not initialised")
 	}
-	return g.group, g.log, nil
+	return g.fleet, g.log, nil
 }
 
 // Suspend is not supported: one-time Spot instances cannot be stopped.
@@ -217,8 +209,8 @@ func (g *InstanceGroup) Resume(context.Context, []string) ([]string, error) {
 // AWS. It deletes nothing: removing instances on shutdown is the runner's
 // decision (delete_instances_on_shutdown).
 func (g *InstanceGroup) Shutdown(ctx context.Context) error {
-	if _, log, err := g.ready(); err == nil {
-		g.spotFeatures().Stop(ctx)
+	if fleet, log, err := g.ready(); err == nil {
+		fleet.Close(ctx)
 		log.Info("shutting down; instances are left to the runner")
 	}
 	g.stopMetrics(ctx)

@@ -72,7 +72,7 @@ func (g *InstanceGroup) closeServer(ctx context.Context) {
 
 // observeInstance adds one member of an Update's report to seen (nil when
 // metrics are off: then it costs nothing).
-func observeInstance(seen []metrics.Instance, spot *ec2spot.Spot, inst ec2spot.Instance, state provider.State, reported bool) []metrics.Instance {
+func observeInstance(seen []metrics.Instance, fleet *ec2spot.Fleet, inst ec2spot.Instance, state provider.State, reported bool) []metrics.Instance {
 	if seen == nil {
 		return nil
 	}
@@ -83,10 +83,10 @@ func observeInstance(seen []metrics.Instance, spot *ec2spot.Spot, inst ec2spot.I
 	return append(seen, metrics.Instance{
 		ID:               inst.ID,
 		State:            s,
-		Market:           spot.Market(inst.ID),
+		Market:           fleet.Market(inst.ID),
 		AvailabilityZone: inst.AvailabilityZone,
 		InstanceType:     inst.InstanceType,
 		InService:        inst.Phase == ec2spot.PhaseInService,
-		InterruptedAt:    spot.InterruptedAt(inst.ID),
+		InterruptedAt:    fleet.InterruptedAt(inst.ID),
 	})
 }

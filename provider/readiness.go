@@ -35,7 +35,7 @@ func (c *Config) validateReadyWhen() []error {
 
 // checkReadyHook fails Init when ready_when = "lifecycle-hook" and the
 // group has no launch hook, saying how to create one; warnings are logged.
-func checkReadyHook(ctx context.Context, log hclog.Logger, group *ec2spot.Group, readyWhen string) error {
+func checkReadyHook(ctx context.Context, log hclog.Logger, group *ec2spot.Fleet, readyWhen string) error {
 	if readyWhen != string(ec2spot.ReadyLifecycleHook) {
 		return nil
 	}
@@ -62,8 +62,8 @@ func checkReadyHook(ctx context.Context, log hclog.Logger, group *ec2spot.Group,
 }
 
 // logImpaired warns once per instance whose status checks failed.
-func logImpaired(log hclog.Logger, group *ec2spot.Group) {
-	for _, id := range group.NewlyImpaired() {
+func logImpaired(log hclog.Logger, impaired []string) {
+	for _, id := range impaired {
 		log.Warn("instance failed its EC2 status checks (impaired): it stays creating and gets no job; the group's EC2 health check should replace it, terminate it if it stays (it bills)", "instance", id)
 	}
 }

@@ -11,23 +11,19 @@ import (
 // Increase requests up to n more instances. Across gRPC an error zeroes the
 // count, so any progress returns a nil error; it never returns more than n.
 func (g *InstanceGroup) Increase(ctx context.Context, n int) (int, error) {
-	group, log, err := g.ready()
+	fleet, log, err := g.ready()
 	if err != nil {
 		return 0, err
 	}
-	if spotHold(g.spotFeatures(), log, n) {
+	out, err := fleet.Increase(ctx, n)
+	if out.Hold != nil {
+		logHold(log, out.Hold, n)
 		return 0, nil
 	}
-	var res ec2spot.IncreaseResult
-	if g.config.LaunchMode == LaunchModeSynchronous {
-		var poolErrs []ec2spot.PoolError
-		res, poolErrs, err = g.spotFeatures().LaunchSync(ctx, n)
-		if err == nil && len(poolErrs) > 0 {
-			log.Warn("synchronous launch fell short in some pools; the rest of the request stays queued in the runner",
-				"asked", n, "launched", res.Requested, "pool_errors", len(poolErrs))
-		}
-	} else {
-		res, err = group.Increase(ctx, n)
+	res := out.IncreaseResult
+	if err == nil && len(out.PoolErrors) > 0 {
+		log.Warn("synchronous launch fell short in some pools; the rest of the request stays queued in the runner",
+			"asked", n, "launched", res.Requested, "pool_errors", len(out.PoolErrors))
 	}
 	if err != nil {
 		log.Error("requesting instances failed", "requested", n, "desired_capacity", res.From, "max_size", res.MaxSize, "error", err)
@@ -46,12 +42,12 @@ func (g *InstanceGroup) Increase(ctx context.Context, n int) (int, error) {
 // are removed or on their way out. Ids that are not members of the group are
 // refused and logged, never terminated. Any progress returns a nil error.
 func (g *InstanceGroup) Decrease(ctx context.Context, ids []string) ([]string, error) {
-	group, log, err := g.ready()
+	fleet, log, err := g.ready()
 	if err != nil {
 		return nil, err
 	}
-	outcomes, err := group.Decrease(ctx, ids)
-	if group.SingleFormTerminate() && g.singleFormLogged.CompareAndSwap(false, true) {
+	outcomes, err := fleet.Decrease(ctx, ids)
+	if fleet.SingleFormTerminate() && g.singleFormLogged.CompareAndSwap(false, true) {
 		log.Warn("this Auto Scaling endpoint rejects TerminateInstanceInAutoScalingGroup with InstanceIds (a 2026 addition): terminating one instance per call, members of the group only")
 	}
 	if err != nil {

@@ -17,55 +17,36 @@ import (
 // Heartbeat: AWS has not decided to take the instance, and the runner
 // removes it when idle.
 
-// spotFeatures returns the spot features, nil before a successful Init.
-func (g *InstanceGroup) spotFeatures() *ec2spot.Spot {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.spot
-}
-
 // spotState overrides the lifecycle mapping for an instance AWS announced
 // it takes: deleting instead of creating or running.
-func spotState(spot *ec2spot.Spot, id string, state provider.State) provider.State {
-	if spot == nil || (state != provider.StateRunning && state != provider.StateCreating) {
+func spotState(fleet *ec2spot.Fleet, id string, state provider.State) provider.State {
+	if state != provider.StateRunning && state != provider.StateCreating {
 		return state
 	}
-	return verdictState(spot.Verdict(id), state)
+	return verdictState(fleet.Verdict(id), state)
 }
 
-// spotUnhealthy is the Heartbeat error for an instance with a signal
-// against it, nil otherwise.
-func spotUnhealthy(spot *ec2spot.Spot, id string) error {
-	if spot == nil {
-		return nil
-	}
-	if v := spot.Verdict(id); v.Unhealthy {
-		return fmt.Errorf("%w: %s: %s", provider.ErrInstanceUnhealthy, id, v.Reason)
-	}
-	return nil
-}
-
-// spotHold reports whether Increase should hold back (launches keep failing
-// for lack of capacity), logging why.
-func spotHold(spot *ec2spot.Spot, log hclog.Logger, n int) bool {
-	if spot == nil {
-		return false
-	}
-	hold, lf, fresh := spot.IncreaseHold()
-	if hold <= 0 {
-		return false
-	}
-	kv := []any{"asked", n, "retry_in", hold.Round(time.Second).String()}
-	if lf != nil {
+// logHold logs why Increase held back (launches keep failing for lack of
+// capacity).
+func logHold(log hclog.Logger, h *ec2spot.IncreaseHold, n int) {
+	kv := []any{"asked", n, "retry_in", h.RetryIn.Round(time.Second).String()}
+	if lf := h.Cause; lf != nil {
 		kv = append(kv, "reason", string(lf.Class), "cause", lf.Cause)
 	}
 	const msg = "holding back new instance requests: the group's last launches failed for lack of capacity"
-	if fresh {
+	if h.Fresh {
 		log.Info(msg, kv...)
 	} else {
 		log.Debug(msg, kv...)
 	}
-	return true
+}
+
+// unhealthy is the Heartbeat error for a reason from Fleet.Unhealthy.
+func unhealthy(reason string) error {
+	if reason == "" {
+		return nil
+	}
+	return fmt.Errorf("%w: %s", provider.ErrInstanceUnhealthy, reason)
 }
 
 // spotSummary describes the spot handling in force, for the Init log.

@@ -19,45 +19,38 @@ import (
 // On failure it returns the error and reports nothing: fleeting then keeps
 // its view instead of timing instances out.
 func (g *InstanceGroup) Update(ctx context.Context, fn func(id string, state provider.State)) error {
-	group, log, err := g.ready()
+	fleet, log, err := g.ready()
 	if err != nil {
 		return err
 	}
-	spot := g.spotFeatures()
-	// The spot poll needs no member list: run it beside the describe, so an
-	// Update costs one round trip.
-	poll := spot.StartPoll(ctx)
-	snap, drift, _, err := group.RefreshUnlessSettled(ctx, spot.ReportsDeleting)
-	if err != nil {
-		poll.Wait()
-		return err
-	}
-	if drift != nil {
-		log.Warn("desired capacity changed outside the plugin (scaling policy, scheduled action, console or another runner?); adopting the group's value",
-			"expected_desired_capacity", drift.Expected, "observed_desired_capacity", drift.Observed)
-	}
-	spot.ObservePolled(ctx, snap, poll)
-	notReady, err := group.NotReady(ctx, snap)
-	if err != nil {
-		log.Error("checking the status checks of new instances failed; they stay creating until the next update", "error", err)
-	}
-	logImpaired(log, group)
-	seen := g.metrics.Seen(len(snap.Instances))
-	for _, inst := range snap.Instances {
-		state, ok := stateFor(log, inst)
-		if ok {
-			state = spotState(spot, inst.ID, gated(notReady, inst.ID, state))
-			fn(inst.ID, state)
+	res, err := fleet.Update(ctx, func(r ec2spot.Refreshed) {
+		if d := r.Drift; d != nil {
+			log.Warn("desired capacity changed outside the plugin (scaling policy, scheduled action, console or another runner?); adopting the group's value",
+				"expected_desired_capacity", d.Expected, "observed_desired_capacity", d.Observed)
 		}
-		seen = observeInstance(seen, spot, inst, state, ok)
-	}
-	g.metrics.Update(seen)
-	// Reported deleting, so something must really remove them.
-	outcomes, err := group.TerminateRetained(ctx, snap)
+		if r.NotReadyErr != nil {
+			log.Error("checking the status checks of new instances failed; they stay creating until the next update", "error", r.NotReadyErr)
+		}
+		logImpaired(log, r.Impaired)
+		seen := g.metrics.Seen(len(r.Snapshot.Instances))
+		for _, inst := range r.Snapshot.Instances {
+			state, ok := stateFor(log, inst)
+			if ok {
+				state = spotState(fleet, inst.ID, gated(r.NotReady, inst.ID, state))
+				fn(inst.ID, state)
+			}
+			seen = observeInstance(seen, fleet, inst, state, ok)
+		}
+		g.metrics.Update(seen)
+	})
 	if err != nil {
-		log.Error("terminating retained instances failed; retried at the next update", "error", err)
+		return err
 	}
-	for _, o := range outcomes {
+	// Reported deleting, so something must really remove them.
+	if res.RetainedErr != nil {
+		log.Error("terminating retained instances failed; retried at the next update", "error", res.RetainedErr)
+	}
+	for _, o := range res.Retained {
 		if o.Status.Done() {
 			log.Warn("terminating an instance the group retained after an abandoned termination lifecycle hook", "instance", o.ID, "outcome", o.Status.String())
 		} else {

@@ -2,15 +2,17 @@ package bench
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2instanceconnect"
-
-	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/ec2spot"
+	"golang.org/x/crypto/ssh"
 )
 
 const repeatsPerInstance = 3
@@ -27,11 +29,14 @@ func BenchmarkConnectInfo(b *testing.B) {
 
 	cfg := bareConfig(w.sim)
 	bareEC2, bareEIC := ec2.NewFromConfig(cfg), ec2instanceconnect.NewFromConfig(cfg)
-	key, err := ec2spot.GenerateSSHKey()
+	pub, _, err := ed25519.GenerateKey(rand.Reader)
 	must(b, err)
+	sshPub, err := ssh.NewPublicKey(pub)
+	must(b, err)
+	authorized := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sshPub)))
 	push := func(id, az string) error {
 		_, err := bareEIC.SendSSHPublicKey(ctx, &ec2instanceconnect.SendSSHPublicKeyInput{
-			InstanceId: aws.String(id), InstanceOSUser: aws.String("ec2-user"), SSHPublicKey: aws.String(key.AuthorizedKey), AvailabilityZone: aws.String(az),
+			InstanceId: aws.String(id), InstanceOSUser: aws.String("ec2-user"), SSHPublicKey: aws.String(authorized), AvailabilityZone: aws.String(az),
 		})
 		return err
 	}
