@@ -35,9 +35,6 @@ func NewFleet(o FleetOptions) *Fleet {
 // Name is the group's name.
 func (f *Fleet) Name() string { return f.group.Name() }
 
-// Group is the group, for the permission preflight of the plugin's start
-// (which takes a *Group; Preflight is the same through Fleet).
-func (f *Fleet) Group() *Group { return f.group }
 
 // Open reads the group, restores an on-demand fallback an earlier process
 // left in force and reconciles the fleet shape; the snapshot is the group

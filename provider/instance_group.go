@@ -113,19 +113,19 @@ func (g *InstanceGroup) Init(ctx context.Context, log hclog.Logger, settings pro
 
 	snap, err := fleet.Open(ctx)
 	if err != nil {
-		return provider.ProviderInfo{}, g.checkPermissions(ctx, fleet.Group(), settings, err)
+		return provider.ProviderInfo{}, g.checkPermissions(ctx, fleet, settings, err)
 	}
 	findings, err := fleet.CheckSetup(ctx, snap)
 	if err != nil {
-		return provider.ProviderInfo{}, g.checkPermissions(ctx, fleet.Group(), settings, err)
+		return provider.ProviderInfo{}, g.checkPermissions(ctx, fleet, settings, err)
 	}
 	if err := g.reportSetup(findings); err != nil {
 		return provider.ProviderInfo{}, err
 	}
 	if err := checkReadyHook(ctx, g.log, fleet, cfg.ReadyWhen); err != nil {
-		return provider.ProviderInfo{}, g.checkPermissions(ctx, fleet.Group(), settings, err)
+		return provider.ProviderInfo{}, g.checkPermissions(ctx, fleet, settings, err)
 	}
-	if err := g.checkPermissions(ctx, fleet.Group(), settings, nil); err != nil {
+	if err := g.checkPermissions(ctx, fleet, settings, nil); err != nil {
 		return provider.ProviderInfo{}, err
 	}
 

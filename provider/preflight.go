@@ -17,11 +17,11 @@ import (
 // surface only when instances should go away, and so bill). The other
 // probes run only after a denial: every Init would otherwise add them to
 // the calls the runner pays for.
-func (g *InstanceGroup) checkPermissions(ctx context.Context, group *ec2spot.Group, settings provider.Settings, err error) error {
+func (g *InstanceGroup) checkPermissions(ctx context.Context, fleet *ec2spot.Fleet, settings provider.Settings, err error) error {
 	opts := g.preflightOptions(settings)
 	if err == nil {
 		opts.Actions = opts.EveryInit()
-		_, perr := group.Preflight(ctx, opts)
+		_, perr := fleet.Preflight(ctx, opts)
 		var denied *ec2spot.PermissionError
 		if errors.As(perr, &denied) {
 			return denied
@@ -31,7 +31,7 @@ func (g *InstanceGroup) checkPermissions(ctx context.Context, group *ec2spot.Gro
 	if !ec2spot.IsAccessDenied(err) {
 		return err
 	}
-	if _, perr := group.Preflight(ctx, opts); perr != nil {
+	if _, perr := fleet.Preflight(ctx, opts); perr != nil {
 		return perr
 	}
 	return err
