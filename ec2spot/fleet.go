@@ -35,7 +35,6 @@ func NewFleet(o FleetOptions) *Fleet {
 // Name is the group's name.
 func (f *Fleet) Name() string { return f.group.Name() }
 
-
 // Open reads the group, restores an on-demand fallback an earlier process
 // left in force and reconciles the fleet shape; the snapshot is the group
 // as it is then. It starts nothing (see Start).
