@@ -82,6 +82,13 @@ type DecreaseOutcome struct {
 // has desired capacity lowered for it once, so the group does not replace
 // it. Outcomes follow the order of ids, duplicates removed.
 func (g *Group) Decrease(ctx context.Context, ids []string) ([]DecreaseOutcome, error) {
+	return g.decrease(ctx, ids, true)
+}
+
+// decrease is Decrease; byRunner is false for the plugin's own terminate of
+// retained members, which the runner did not remove: desired capacity is
+// never lowered for those (their replacement is the runner's).
+func (g *Group) decrease(ctx context.Context, ids []string, byRunner bool) ([]DecreaseOutcome, error) {
 	ids = dedupe(ids)
 	if len(ids) == 0 {
 		return nil, nil
@@ -116,12 +123,12 @@ func (g *Group) Decrease(ctx context.Context, ids []string) ([]DecreaseOutcome, 
 			// Retained after AWS's own termination (a health replacement
 			// held by a hook): terminated again, and like any member AWS
 			// took without a decrement, desired capacity lowered for it.
-			if g.mayLowerFor(id) {
+			if byRunner && g.mayLowerFor(id) {
 				reclaimed = append(reclaimed, n)
 			}
 		case st == DecreaseRequested && g.terminationRequested(id):
 			st = DecreaseAlreadyTerminating
-		case st == DecreaseAlreadyTerminating && g.mayLowerFor(id):
+		case st == DecreaseAlreadyTerminating && byRunner && g.mayLowerFor(id):
 			reclaimed = append(reclaimed, n)
 		}
 		out[n] = DecreaseOutcome{ID: id, Status: st}

@@ -398,6 +398,14 @@ func TestStopReturnsWhileAWSHangs(t *testing.T) {
 // without a decrement: nobody asked for the replacement. (Property test
 // seed 2715826826.)
 func TestDecreaseOfRetainedHealthReplacementLowersDesiredOnce(t *testing.T) {
+	for _, byUpdate := range []bool{false, true} {
+		t.Run(map[bool]string{false: "runner first", true: "update first"}[byUpdate], func(t *testing.T) {
+			decreaseRetainedHealthReplacement(t, byUpdate)
+		})
+	}
+}
+
+func decreaseRetainedHealthReplacement(t *testing.T, byUpdate bool) {
 	s := fastSim(t, awssim.Options{})
 	g := newTestGroup(t, s, awssim.GroupSpec{Desired: 2, MaxSize: 5})
 	ids := inService(t, g, 2)
@@ -416,8 +424,22 @@ func TestDecreaseOfRetainedHealthReplacementLowersDesiredOnce(t *testing.T) {
 	if got := lifecycleOf(s, ids[0]); got != "Terminating:Retained/running" {
 		t.Fatalf("after abandon: %s", got)
 	}
-	if _, _, err := g.Refresh(ctx); err != nil {
+	snap, _, err := g.Refresh(ctx)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if byUpdate {
+		// The plugin's own terminate of the retained member (each Update):
+		// the runner removed nothing, so the replacement stays owed.
+		if out, err := g.TerminateRetained(ctx, snap); err != nil || len(out) != 1 || !out[0].Status.Done() {
+			t.Fatalf("terminate retained: %+v, %v", out, err)
+		}
+		if d := desiredOf(t, s); d != 2 {
+			t.Fatalf("after the Update's terminate: desired = %d, want 2 (the runner removed nothing)", d)
+		}
+		if _, _, err := g.Refresh(ctx); err != nil {
+			t.Fatal(err)
+		}
 	}
 	out, err := g.Decrease(ctx, ids[:1])
 	if err != nil || !out[0].Status.Done() {

@@ -22,12 +22,13 @@ import (
 // an unprotected one AWS would pick a victim itself, possibly a busy one.
 
 // mayLowerFor: desired capacity may still count id, which the plugin did
-// not terminate with a decrement nor lower desired capacity for.
+// not terminate with a decrement nor lower desired capacity for (its own
+// terminate of a member AWS retained after taking it had no decrement:
+// desired capacity still counts that replacement too).
 func (g *Group) mayLowerFor(id string) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	_, ours := g.terminating[id]
-	return !ours && !g.decremented[id]
+	return !g.decremented[id]
 }
 
 // lowerForReclaimed lowers desired capacity by one for each out[idx] that

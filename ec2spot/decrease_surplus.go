@@ -42,15 +42,17 @@ func (g *Group) terminateSurplus(ctx context.Context, fresh *Snapshot, out []Dec
 		left--
 		g.terminateBatch(ctx, fresh, out, terminateBatch{idx: []int{n}, decrement: false})
 		if out[n].Status == DecreaseRequested {
-			g.surplusRemoved(fresh.Desired)
+			g.surplusRemoved(out[n].ID, fresh.Desired)
 		}
 	}
 }
 
 // surplusRemoved: a surplus member left without a decrement; the plugin's
-// expectation stops counting it, down to desired capacity at most.
-func (g *Group) surplusRemoved(desired int) {
+// expectation stops counting it, down to desired capacity at most, and
+// desired capacity never counted it (nothing to lower for it later).
+func (g *Group) surplusRemoved(id string, desired int) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.expected = max(desired, g.expected-1)
+	g.decremented[id] = true
 }

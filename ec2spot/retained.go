@@ -27,7 +27,7 @@ func (g *Group) TerminateRetained(ctx context.Context, snap *Snapshot) ([]Decrea
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	return g.Decrease(ctx, ids)
+	return g.decrease(ctx, ids, false)
 }
 
 // retainedAskedRecently reports whether the plugin asked to terminate the

@@ -322,16 +322,19 @@ func (w *world) markAWSTaken(ids []string) {
 	}
 }
 
-// awsTaking: those of ids AWS is terminating on its own: their termination
-// activity is not a user request (in this world only the plugin terminates
-// through Auto Scaling). Also ids the runner asked for earlier, whose
-// removal failed until AWS took them.
+// awsTaking: those of ids AWS is terminating on its own: the termination
+// activity that started it is not a user request (in this world only the
+// plugin terminates through Auto Scaling; its later terminate of a member
+// AWS took and a hook retained does not change who took it). Also ids the
+// runner asked for earlier, whose removal failed until AWS took them.
 func (w *world) awsTaking(ids []string) map[string]bool {
 	g, _ := w.sim.Group(groupName)
 	cause := map[string]string{}
-	for _, a := range g.Activities { // oldest first: the latest wins
+	for _, a := range g.Activities { // oldest first: the first wins
 		if id, ok := strings.CutPrefix(a.Description, "Terminating EC2 instance: "); ok {
-			cause[id] = a.Cause
+			if _, seen := cause[id]; !seen {
+				cause[id] = a.Cause
+			}
 		}
 	}
 	out := map[string]bool{}
