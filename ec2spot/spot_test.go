@@ -90,6 +90,7 @@ func (r *recordingEC2) DescribeSpotInstanceRequests(ctx context.Context, in *ec2
 }
 
 func TestSpotPollingAsksOnlyAboutSpotAndFindsTheInterruption(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	rec := &recordingEC2{}
 	spec := awssim.GroupSpec{Name: "runners", MaxSize: 6, OnDemandBase: 1}
@@ -167,6 +168,7 @@ func TestSpotPollingAsksOnlyAboutSpotAndFindsTheInterruption(t *testing.T) {
 // An on-demand group is not polled once its markets are known, and an
 // interruption in another group of the account is never acted on.
 func TestSpotPollingSkipsOnDemandAndIgnoresOtherGroups(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	if err := s.CreateGroup(awssim.GroupSpec{Name: "runners", MaxSize: 4, OnDemandPercentageAboveBase: 100}); err != nil {
 		t.Fatal(err)
@@ -209,6 +211,7 @@ func TestSpotPollingSkipsOnDemandAndIgnoresOtherGroups(t *testing.T) {
 }
 
 func TestSpotQueueSignals(t *testing.T) {
+	t.Parallel()
 	for _, policy := range []RebalancePolicy{RebalanceDrain, RebalanceIgnore} {
 		t.Run(string(policy), func(t *testing.T) {
 			s := fastSim(t, awssim.Options{})
@@ -277,6 +280,7 @@ func queueDepth(t *testing.T, url string) int {
 }
 
 func TestLaunchFailuresExplainedOnceAndIncreaseBacksOff(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{Speed: 300})
 	g, sp, logs := spotGroup(t, s, awssim.GroupSpec{Name: "runners"}, SpotOptions{ActivityPollInterval: time.Millisecond})
 	for _, typ := range defaultTypes {
@@ -344,6 +348,7 @@ func groupODPercentage(t *testing.T, s *awssim.Sim) int {
 }
 
 func TestFallbackSwitchesHoldsAndRestores(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{Speed: 300})
 	g, sp, logs := spotGroup(t, s, awssim.GroupSpec{Name: "runners"}, SpotOptions{
 		ActivityPollInterval: time.Millisecond,
@@ -386,6 +391,7 @@ func TestFallbackSwitchesHoldsAndRestores(t *testing.T) {
 }
 
 func TestFallbackProbeFailsAndBacksOff(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{Speed: 300})
 	g, sp, logs := spotGroup(t, s, awssim.GroupSpec{Name: "runners"}, SpotOptions{
 		ActivityPollInterval: time.Millisecond,
@@ -410,6 +416,7 @@ func TestFallbackProbeFailsAndBacksOff(t *testing.T) {
 }
 
 func TestInitRestoresFallbackLeftByACrash(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	g := newTestGroup(t, s, awssim.GroupSpec{Name: "runners", MaxSize: 4})
 	// A process died mid-fallback: tag written, percentage switched.
@@ -434,6 +441,7 @@ func TestInitRestoresFallbackLeftByACrash(t *testing.T) {
 }
 
 func TestFleetReconcile(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	base, pct, rebalance := 1, 25, false
 	spec := FleetSpec{
@@ -473,6 +481,7 @@ func TestFleetReconcile(t *testing.T) {
 }
 
 func TestLaunchSyncCarriesAcrossZonesAndReportsPoolErrors(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	g, sp, logs := spotGroup(t, s, awssim.GroupSpec{Name: "runners"}, SpotOptions{})
 	for _, typ := range defaultTypes {
@@ -515,6 +524,7 @@ func TestLaunchSyncCarriesAcrossZonesAndReportsPoolErrors(t *testing.T) {
 }
 
 func TestOwnTerminationsAreNoSignal(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	url := s.CreateQueue("interruptions")
 	if err := s.SubscribeQueue("interruptions"); err != nil {
@@ -541,6 +551,7 @@ func TestOwnTerminationsAreNoSignal(t *testing.T) {
 }
 
 func TestFallbackInSynchronousMode(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	g, sp, _ := spotGroup(t, s, awssim.GroupSpec{Name: "runners"}, SpotOptions{
 		Fallback: &FallbackOptions{After: 200 * time.Millisecond, Hold: time.Minute},
@@ -592,6 +603,7 @@ func TestVerdictGraceAndDuplicates(t *testing.T) {
 }
 
 func TestLaunchFailureOfAMissingImageIsAnErrorAndNoBackoff(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{Speed: 300})
 	g, sp, logs := spotGroup(t, s, awssim.GroupSpec{Name: "runners", ImageID: "ami-0000000000missing"}, SpotOptions{
 		ActivityPollInterval: time.Millisecond,
