@@ -39,7 +39,8 @@ func restartSpot(t *testing.T, o SpotOptions) *Spot {
 // reply never came), the group ends on its configured policy with no tag
 // left: by the later updates, by Shutdown, or by a fresh process.
 func TestFallbackSurvivesLostReplies(t *testing.T) {
-	t.Parallel()
+	// Not parallel: its fallback hold is a few hundred real milliseconds,
+	// which CPU contention from parallel tests can use up between two checks.
 	for _, lost := range []struct {
 		at     string // "switch" or "restore"
 		action string

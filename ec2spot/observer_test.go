@@ -45,7 +45,8 @@ func (r *recorder) count(prefix string) int {
 // activity however often it is read (the activities are read on every
 // short Update here).
 func TestObserverSeesFallbackAndFailures(t *testing.T) {
-	t.Parallel()
+	// Not parallel: its fallback hold is a few hundred real milliseconds,
+	// which CPU contention from parallel tests can use up between two checks.
 	s := fastSim(t, awssim.Options{Speed: 300})
 	rec := &recorder{}
 	g, sp, _ := spotGroup(t, s, awssim.GroupSpec{Name: "runners"}, SpotOptions{

@@ -348,7 +348,8 @@ func groupODPercentage(t *testing.T, s *awssim.Sim) int {
 }
 
 func TestFallbackSwitchesHoldsAndRestores(t *testing.T) {
-	t.Parallel()
+	// Not parallel: its fallback hold is a few hundred real milliseconds,
+	// which CPU contention from parallel tests can use up between two checks.
 	s := fastSim(t, awssim.Options{Speed: 300})
 	g, sp, logs := spotGroup(t, s, awssim.GroupSpec{Name: "runners"}, SpotOptions{
 		ActivityPollInterval: time.Millisecond,
@@ -391,7 +392,8 @@ func TestFallbackSwitchesHoldsAndRestores(t *testing.T) {
 }
 
 func TestFallbackProbeFailsAndBacksOff(t *testing.T) {
-	t.Parallel()
+	// Not parallel: its fallback hold is a few hundred real milliseconds,
+	// which CPU contention from parallel tests can use up between two checks.
 	s := fastSim(t, awssim.Options{Speed: 300})
 	g, sp, logs := spotGroup(t, s, awssim.GroupSpec{Name: "runners"}, SpotOptions{
 		ActivityPollInterval: time.Millisecond,
