@@ -16,9 +16,9 @@ const ControlTerminationHook = "awssim-termination"
 // (autoscaling:EC2_INSTANCE_TERMINATING) together with its instance
 // lifecycle policy.
 type TerminationHook struct {
-	// HeartbeatTimeout is how long (simulated time, whole seconds) a
-	// termination is held before DefaultResult applies; 0 holds it until
-	// it is completed (the API's hooks time out after 30 s to 2 h).
+	// HeartbeatTimeout is how long (simulated time, rounded up to whole
+	// seconds) a termination is held before DefaultResult applies; 0 holds
+	// it until it is completed (the API's hooks time out after 30 s to 2 h).
 	HeartbeatTimeout time.Duration
 	// DefaultResult applies at the timeout: ABANDON (default, as AWS's) or
 	// CONTINUE.
@@ -58,7 +58,8 @@ func (s *Sim) SetTerminationHook(group string, h *TerminationHook) error {
 	}
 	if apiErr := s.putHookLocked(g, LifecycleHook{
 		Name: ControlTerminationHook, Transition: TransitionTerminating,
-		HeartbeatTimeout: int(h.HeartbeatTimeout / time.Second), DefaultResult: result,
+		HeartbeatTimeout: int((h.HeartbeatTimeout + time.Second - 1) / time.Second), DefaultResult: result, // whole seconds, rounded up
+
 	}); apiErr != nil {
 		return fmt.Errorf("awssim: %s", apiErr.Message)
 	}
