@@ -59,7 +59,6 @@ func (s *Sim) SetTerminationHook(group string, h *TerminationHook) error {
 	if apiErr := s.putHookLocked(g, LifecycleHook{
 		Name: ControlTerminationHook, Transition: TransitionTerminating,
 		HeartbeatTimeout: int((h.HeartbeatTimeout + time.Second - 1) / time.Second), DefaultResult: result, // whole seconds, rounded up
-
 	}); apiErr != nil {
 		return fmt.Errorf("awssim: %s", apiErr.Message)
 	}
