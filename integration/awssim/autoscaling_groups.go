@@ -1,8 +1,6 @@
 package awssim
 
-import (
-	"fmt"
-)
+import "fmt"
 
 // Create, update and delete Auto Scaling groups.
 

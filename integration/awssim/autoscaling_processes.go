@@ -1,8 +1,6 @@
 package awssim
 
-import (
-	"strings"
-)
+import "strings"
 
 // SuspendProcesses and ResumeProcesses.
 
