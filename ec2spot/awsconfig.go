@@ -51,6 +51,12 @@ type AWSOptions struct {
 	// IMDSRegionTimeout bounds the instance-metadata region lookup made
 	// when no region is configured; 0 = 5s.
 	IMDSRegionTimeout time.Duration
+
+	// Endpoint sends every client to this URL (the SDK's BaseEndpoint);
+	// empty = the SDK's own resolution. Not a plugin_config key: tests use
+	// it to reach their own simulator without process environment, so they
+	// can run in parallel.
+	Endpoint string
 }
 
 // AssumeRoleOptions make the plugin assume a role with the base credentials.
@@ -76,6 +82,9 @@ func LoadAWSConfig(ctx context.Context, o AWSOptions) (aws.Config, error) {
 	}
 	if o.Region != "" {
 		opts = append(opts, config.WithRegion(o.Region))
+	}
+	if o.Endpoint != "" {
+		opts = append(opts, config.WithBaseEndpoint(o.Endpoint))
 	}
 	if o.Profile != "" {
 		opts = append(opts, config.WithSharedConfigProfile(o.Profile))

@@ -46,6 +46,8 @@ func TestAssumeRole(t *testing.T) {
 	sts := &fakeSTS{}
 	srv := httptest.NewServer(sts)
 	defer srv.Close()
+	// Through the environment: STS has an endpoint of its own.
+	t.Setenv("AWS_ENDPOINT_URL", s.URL())
 	t.Setenv("AWS_ENDPOINT_URL_STS", srv.URL)
 
 	cfg, err := LoadAWSConfig(testCtx(t), AWSOptions{RetryBackoff: ZeroBackoff, AssumeRole: &AssumeRoleOptions{

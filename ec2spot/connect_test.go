@@ -42,6 +42,7 @@ func sshRun(addr, user string, key []byte, cmd string) (string, error) {
 }
 
 func TestDetailsCachedAndShared(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	g := newTestGroup(t, s, awssim.GroupSpec{Desired: 1, MaxSize: 2, InstanceTypes: []string{"m5.large"}})
 	id := inService(t, g, 1)[0]
@@ -77,6 +78,7 @@ func TestDetailsCachedAndShared(t *testing.T) {
 }
 
 func TestDetailsOfGoneInstance(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	g := newTestGroup(t, s, awssim.GroupSpec{Desired: 1, MaxSize: 2})
 	id := inService(t, g, 1)[0]
@@ -113,6 +115,7 @@ func testKey(t *testing.T) (privatePEM []byte, authorized string) {
 }
 
 func TestPushKeyAndExpiry(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{Speed: 1, SSH: &awssim.SSHOptions{}})
 	pem, authorized := testKey(t)
 	now := time.Now()
@@ -164,6 +167,7 @@ func TestPushKeyAndExpiry(t *testing.T) {
 }
 
 func TestPushKeyToStoppedInstance(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	g := newTestGroup(t, s, awssim.GroupSpec{Desired: 1, MaxSize: 2}, func(o *GroupOptions) { _, o.PublicKey = testKey(t) })
 	id := inService(t, g, 1)[0]
@@ -182,6 +186,7 @@ func TestPushKeyToStoppedInstance(t *testing.T) {
 }
 
 func TestWindowsPassword(t *testing.T) {
+	t.Parallel()
 	// The password takes an hour of simulated time, so it cannot appear early
 	// however slowly the machine runs; Advance makes it appear.
 	s := fastSim(t, awssim.Options{PasswordDelay: time.Hour, Speed: 100})
@@ -232,6 +237,7 @@ func TestWindowsPassword(t *testing.T) {
 }
 
 func TestCheckSetupListsPolicies(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	g := newTestGroup(t, s, awssim.GroupSpec{MaxSize: 2, MinSize: 1, Desired: 1, Unprotected: true, KeepAZRebalance: true, CapacityRebalance: true})
 	ctx := testCtx(t)

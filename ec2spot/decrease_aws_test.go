@@ -29,6 +29,7 @@ func lifecycleOf(s *awssim.Sim, id string) string {
 // retained: the instance must be terminated again (once, without a second
 // decrement), or it bills forever.
 func TestRetainedAfterOwnTerminateIsTerminatedAgain(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	g := newTestGroup(t, s, awssim.GroupSpec{Desired: 2, MaxSize: 5})
 	ids := inService(t, g, 2)
@@ -81,6 +82,7 @@ func TestRetainedAfterOwnTerminateIsTerminatedAgain(t *testing.T) {
 // decrement): desired capacity is lowered once, so the group launches no
 // replacement nobody asked for; repeats change nothing.
 func TestDecreaseOfReclaimedInstanceLowersDesiredOnce(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{NoticePeriod: time.Second})
 	g := newTestGroup(t, s, awssim.GroupSpec{Desired: 3, MaxSize: 5})
 	ids := inService(t, g, 3)
@@ -151,6 +153,7 @@ func TestDecreaseOfReclaimedInstanceLowersDesiredOnce(t *testing.T) {
 // instance takes effect but its answer is lost: confirmed by describing,
 // never sent twice, no drift.
 func TestDecreaseOfReclaimedInstanceLostReply(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	g := newTestGroup(t, s, awssim.GroupSpec{Desired: 3, MaxSize: 5})
 	ids := inService(t, g, 3)
@@ -200,6 +203,7 @@ func suspendLaunch(t *testing.T, suspend bool) {
 // (ValidationError or a 5xx) is detected once; Decrease then uses the
 // single form for members only.
 func TestDecreaseWithAndWithoutTheBatchForm(t *testing.T) {
+	t.Parallel()
 	for _, mode := range []string{"", awssim.TerminateBatchValidationError, awssim.TerminateBatchServerError} {
 		t.Run("batch="+mode, func(t *testing.T) {
 			s := fastSim(t, awssim.Options{TerminateBatch: mode})
@@ -273,6 +277,7 @@ func (r *recordingASG) has(id string) bool {
 // of calls and reports every id as failed (err == nil: fleeting asks
 // again); nothing is counted as removed.
 func TestDecreaseWhileAWSFails(t *testing.T) {
+	t.Parallel()
 	for _, known := range []bool{false, true} {
 		t.Run(map[bool]string{false: "form unknown", true: "form known"}[known], func(t *testing.T) {
 			s := fastSim(t, awssim.Options{})
@@ -323,6 +328,7 @@ func TestDecreaseWhileAWSFails(t *testing.T) {
 // describing: reported removed, accounted once, no false "changed outside
 // the plugin".
 func TestAmbiguousDecreaseIsConfirmedWithoutDrift(t *testing.T) {
+	t.Parallel()
 	for _, n := range []int{1, 3} {
 		t.Run(map[int]string{1: "one id", 3: "batch of three"}[n], func(t *testing.T) {
 			s := fastSim(t, awssim.Options{})
@@ -364,6 +370,7 @@ func TestAmbiguousDecreaseIsConfirmedWithoutDrift(t *testing.T) {
 // Stop (the plugin's Shutdown) returns while AWS hangs every call: it never
 // waits on retries against a failing AWS.
 func TestStopReturnsWhileAWSHangs(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{Speed: 300})
 	g, sp, _ := spotGroup(t, s, awssim.GroupSpec{Name: "runners"}, SpotOptions{
 		ActivityPollInterval: time.Millisecond,

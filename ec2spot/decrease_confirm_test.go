@@ -16,6 +16,7 @@ import (
 // terminate's answer arrives or is lost. (Property test seeds 721843599 and
 // 721843607: desired capacity one above what the runner asked for.)
 func TestDecreaseOfInstanceAWSTookSinceTheSnapshot(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		ids  int // the taken instance first, then live ones
@@ -95,6 +96,7 @@ func TestDecreaseOfInstanceAWSTookSinceTheSnapshot(t *testing.T) {
 // decrement: desired capacity does not count it), not fail for ever while
 // it bills. (Property test seeds 2004648856, 2004648880.)
 func TestDecreaseOfSurplusMemberAtMinSize(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	g := newTestGroup(t, s, awssim.GroupSpec{Desired: 2, MaxSize: 5})
 	ids := inService(t, g, 2)
@@ -136,6 +138,7 @@ func TestDecreaseOfSurplusMemberAtMinSize(t *testing.T) {
 // next Increase builds on nothing, not on a member it no longer has, or the
 // group keeps an instance nobody asked for. (Property test seed 2715826817.)
 func TestIncreaseAfterSurplusDecreaseBuildsOnWhatTheRunnerKeeps(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	g := newTestGroup(t, s, awssim.GroupSpec{Desired: 2, MaxSize: 5})
 	ids := inService(t, g, 2)

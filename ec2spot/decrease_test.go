@@ -23,6 +23,7 @@ func statuses(out []DecreaseOutcome) map[string]DecreaseStatus {
 }
 
 func TestDecreaseTerminatesMembersOnly(t *testing.T) {
+	t.Parallel()
 	// Terminating lasts until the test moves the clock, however slow the
 	// machine: the repeat must find the instances still terminating.
 	s := fastSim(t, awssim.Options{TerminateDelay: time.Hour})
@@ -87,6 +88,7 @@ func TestDecreaseTerminatesMembersOnly(t *testing.T) {
 }
 
 func TestDecreaseConfirmsValidationErrorsFromState(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	g := newTestGroup(t, s, awssim.GroupSpec{Desired: 1, MaxSize: 5})
 	id := inService(t, g, 1)[0]
@@ -107,6 +109,7 @@ func inGroup(s *awssim.Sim, id string) bool {
 }
 
 func TestDecreaseContinuesPastFailures(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	g := newTestGroup(t, s, awssim.GroupSpec{Desired: 3, MaxSize: 5})
 	ids := inService(t, g, 3)
@@ -133,6 +136,7 @@ func TestDecreaseContinuesPastFailures(t *testing.T) {
 }
 
 func TestDecreaseNonRetryableFailure(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	g := newTestGroup(t, s, awssim.GroupSpec{Desired: 2, MaxSize: 5})
 	ids := inService(t, g, 2)
@@ -160,6 +164,7 @@ func TestDecreaseNonRetryableFailure(t *testing.T) {
 }
 
 func TestDecreaseBoundedConcurrency(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	peak := &peakASG{}
 	g := newTestGroup(t, s, awssim.GroupSpec{Desired: 25, MaxSize: 25}, func(o *GroupOptions) {
@@ -202,6 +207,7 @@ func (p *peakASG) TerminateInstanceInAutoScalingGroup(ctx context.Context, in *a
 }
 
 func TestDecreaseRetainedWithoutDecrement(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	rec := &recordingASG{}
 	g := newTestGroup(t, s, awssim.GroupSpec{Desired: 2, MaxSize: 5}, func(o *GroupOptions) {
@@ -279,6 +285,7 @@ func TestClassifyForDecrease(t *testing.T) {
 }
 
 func TestDecreaseBatches(t *testing.T) {
+	t.Parallel()
 	for n, want := range map[[2]int]int{{1, 10}: 1, {10, 10}: 1, {11, 10}: 2, {25, 10}: 3, {1000, 10}: 100, {5000, 10}: 100} {
 		if got := batchSize(n[0], n[1]); got != want {
 			t.Errorf("batchSize(%d, %d) = %d, want %d", n[0], n[1], got, want)

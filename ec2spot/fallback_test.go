@@ -39,6 +39,8 @@ func restartSpot(t *testing.T, o SpotOptions) *Spot {
 // reply never came), the group ends on its configured policy with no tag
 // left: by the later updates, by Shutdown, or by a fresh process.
 func TestFallbackSurvivesLostReplies(t *testing.T) {
+	// Not parallel: its fallback hold is a few hundred real milliseconds,
+	// which CPU contention from parallel tests can use up between two checks.
 	for _, lost := range []struct {
 		at     string // "switch" or "restore"
 		action string
@@ -108,6 +110,7 @@ func TestFallbackSurvivesLostReplies(t *testing.T) {
 // A restore that fails at start is not forgotten until the next start:
 // every update tries again, with the fallback configured or not.
 func TestFallbackLeftByEarlierProcessRestoredByLaterUpdate(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	g := newTestGroup(t, s, awssim.GroupSpec{Name: "runners", MaxSize: 4})
 	ctx := testCtx(t)
@@ -136,6 +139,7 @@ func TestFallbackLeftByEarlierProcessRestoredByLaterUpdate(t *testing.T) {
 // group short for any other reason stays on its configured policy, and
 // the reason is logged once.
 func TestFallbackNeedsEvidence(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name  string
 		setup func(t *testing.T, s *awssim.Sim)
@@ -194,6 +198,7 @@ func TestFallbackNeedsEvidence(t *testing.T) {
 // the spot capacity failure does not hide it; the next check reads only
 // what is new.
 func TestLaunchFailureBehindALargeScaleIn(t *testing.T) {
+	t.Parallel()
 	// Real speed: AWS retries the launch only after 10 s; instances boot and
 	// terminate at once.
 	s := fastSim(t, awssim.Options{Speed: 1, BootDelay: time.Millisecond, TerminateDelay: time.Millisecond})

@@ -15,6 +15,7 @@ import (
 )
 
 func TestRefreshIsOneDescribe(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	g := newTestGroup(t, s, awssim.GroupSpec{Desired: 2, MaxSize: 5})
 	inService(t, g, 2)
@@ -44,6 +45,7 @@ func TestRefreshIsOneDescribe(t *testing.T) {
 }
 
 func TestRefreshErrors(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	g := newTestGroup(t, s, awssim.GroupSpec{Name: "other"})
 	missing := NewGroup(GroupOptions{Name: "runners", Region: "us-east-1", Clients: g.clients})
@@ -75,6 +77,7 @@ func TestRefreshErrors(t *testing.T) {
 }
 
 func TestIncreaseClampsToMaxSize(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	g := newTestGroup(t, s, awssim.GroupSpec{MaxSize: 3})
 
@@ -96,6 +99,7 @@ func TestIncreaseClampsToMaxSize(t *testing.T) {
 }
 
 func TestIncreaseBuildsOnOwnUnconfirmedChanges(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	lag := &laggingASG{}
 	g := newTestGroup(t, s, awssim.GroupSpec{MaxSize: 10}, func(o *GroupOptions) {
@@ -128,6 +132,7 @@ func TestIncreaseBuildsOnOwnUnconfirmedChanges(t *testing.T) {
 }
 
 func TestIncreaseRetriesWhenMaxSizeWasLowered(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	g := newTestGroup(t, s, awssim.GroupSpec{MaxSize: 5})
 	ctx := testCtx(t)
@@ -144,6 +149,7 @@ func TestIncreaseRetriesWhenMaxSizeWasLowered(t *testing.T) {
 }
 
 func TestIncreaseThrottled(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	g := newTestGroup(t, s, awssim.GroupSpec{MaxSize: 5})
 	ctx := testCtx(t)
@@ -165,6 +171,7 @@ func TestIncreaseThrottled(t *testing.T) {
 }
 
 func TestDriftDetection(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	g := newTestGroup(t, s, awssim.GroupSpec{MaxSize: 10})
 	ctx := testCtx(t)
@@ -195,6 +202,7 @@ func TestDriftDetection(t *testing.T) {
 }
 
 func TestDriftAfterConsistencyWindow(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	now := time.Now()
 	var mu sync.Mutex
@@ -229,6 +237,7 @@ func TestDriftAfterConsistencyWindow(t *testing.T) {
 }
 
 func TestIncreaseBuildsOnLiveMembersWhenDesiredWasLowered(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	g := newTestGroup(t, s, awssim.GroupSpec{Desired: 2, MaxSize: 10})
 	inService(t, g, 2)

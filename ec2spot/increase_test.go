@@ -10,6 +10,7 @@ import (
 // reset connection): Increase looks at the group and reports the instances
 // as requested, so fleeting does not ask again and get them twice.
 func TestIncreaseConfirmsAnAmbiguousFailure(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	g := newTestGroup(t, s, awssim.GroupSpec{MaxSize: 5})
 	ctx := testCtx(t)

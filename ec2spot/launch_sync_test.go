@@ -23,6 +23,7 @@ func liveInstances(s *awssim.Sim) int {
 // fleeting's accounting (one pending request per counted instance) and the
 // bill depend on it.
 func TestLaunchSyncLostReply(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name  string
 		fault awssim.Fault

@@ -45,6 +45,8 @@ func (r *recorder) count(prefix string) int {
 // activity however often it is read (the activities are read on every
 // short Update here).
 func TestObserverSeesFallbackAndFailures(t *testing.T) {
+	// Not parallel: its fallback hold is a few hundred real milliseconds,
+	// which CPU contention from parallel tests can use up between two checks.
 	s := fastSim(t, awssim.Options{Speed: 300})
 	rec := &recorder{}
 	g, sp, _ := spotGroup(t, s, awssim.GroupSpec{Name: "runners"}, SpotOptions{
@@ -88,6 +90,7 @@ func TestObserverSeesFallbackAndFailures(t *testing.T) {
 
 // Without an observer nothing is hooked in (and nothing panics).
 func TestNilObserver(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	_, sp, _ := spotGroup(t, s, awssim.GroupSpec{Name: "runners"}, SpotOptions{})
 	if _, ok := sp.observer.(NopObserver); !ok {

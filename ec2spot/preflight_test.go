@@ -13,6 +13,7 @@ import (
 var allProbes = PreflightOptions{InstanceConnect: true, WindowsPasswords: true, GroupChanges: true, Queue: true, SynchronousLaunch: true}
 
 func TestPreflightGrantedChangesNothing(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	g := newTestGroup(t, s, awssim.GroupSpec{MaxSize: 3, Desired: 1})
 	waitMember(t, s, g)
@@ -38,6 +39,7 @@ func TestPreflightGrantedChangesNothing(t *testing.T) {
 }
 
 func TestPreflightNamesEveryDeniedActionOnce(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	g := newTestGroup(t, s, awssim.GroupSpec{MaxSize: 3, Desired: 1})
 	waitMember(t, s, g)
@@ -67,6 +69,7 @@ func TestPreflightNamesEveryDeniedActionOnce(t *testing.T) {
 }
 
 func TestPreflightDeniedDescribeLeavesSetDesiredUnchecked(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	g := newTestGroup(t, s, awssim.GroupSpec{MaxSize: 3})
 	s.InjectFault(awssim.Fault{Service: "autoscaling", Action: "DescribeAutoScalingGroups", Code: "AccessDenied", Status: 403})
@@ -89,6 +92,7 @@ func TestPreflightDeniedDescribeLeavesSetDesiredUnchecked(t *testing.T) {
 }
 
 func TestPreflightWithoutMembersSkipsInstanceProbes(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	g := newTestGroup(t, s, awssim.GroupSpec{MaxSize: 3})
 	rep, err := g.Preflight(testCtx(t), allProbes)
@@ -104,6 +108,7 @@ func TestPreflightWithoutMembersSkipsInstanceProbes(t *testing.T) {
 }
 
 func TestPreflightBadCredentialsAndOutages(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	g := newTestGroup(t, s, awssim.GroupSpec{MaxSize: 3})
 

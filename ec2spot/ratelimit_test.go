@@ -11,13 +11,14 @@ import (
 	"golang.org/x/time/rate"
 
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/awssim"
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/simtest"
 )
 
 // limitedConfig loads the SDK config with one attempt per call, so every
 // throttle AWS answers surfaces, and the given budgets.
 func limitedConfig(t *testing.T, limits RateLimits) aws.Config {
 	t.Helper()
-	cfg, err := LoadAWSConfig(testCtx(t), AWSOptions{RetryBackoff: ZeroBackoff, RetryMaxAttempts: 1, RateLimits: limits})
+	cfg, err := LoadAWSConfig(testCtx(t), AWSOptions{RetryBackoff: ZeroBackoff, RetryMaxAttempts: 1, RateLimits: limits, Endpoint: simtest.Endpoint(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,6 +59,7 @@ func describeBurst(t *testing.T, cfg aws.Config, n int) int {
 }
 
 func TestRateLimitSharedAcrossClients(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	if err := s.CreateGroup(awssim.GroupSpec{Name: "runners"}); err != nil {
 		t.Fatal(err)
@@ -83,6 +85,7 @@ func TestRateLimitSharedAcrossClients(t *testing.T) {
 // A large Decrease against a tight Auto Scaling bucket surfaces no
 // throttling error: batches are few and the limiter paces them.
 func TestDecreaseBurstUnderThrottling(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name      string
 		limits    RateLimits
@@ -164,6 +167,7 @@ func TestThrottleDelay(t *testing.T) {
 // A throttle answered to any client of the family slows the shared limiter
 // down for all of them; non-budgeted services pass untouched.
 func TestRateLimitSlowsDownAfterThrottle(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	if err := s.CreateGroup(awssim.GroupSpec{Name: "runners"}); err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package ec2spot
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 
@@ -15,10 +16,18 @@ import (
 
 // Helpers for tests over the real SDK clients pointed at the simulator.
 
-// fastSim starts a fast simulator and points the SDK environment at it.
+// TestMain sets the environment every test shares (fake credentials,
+// region); each test reaches its own simulator through
+// AWSOptions.Endpoint, so tests run in parallel.
+func TestMain(m *testing.M) {
+	simtest.StaticEnv()
+	os.Exit(m.Run())
+}
+
+// fastSim starts a fast simulator for the test (and its subtests).
 func fastSim(t *testing.T, opts awssim.Options) *awssim.Sim {
 	t.Helper()
-	return simtest.Start(t, opts)
+	return simtest.New(t, opts)
 }
 
 // testCtx bounds a test's calls: generous, it only stops a hung test (a
@@ -33,7 +42,7 @@ func testCtx(t *testing.T) context.Context {
 // retry delays.
 func testAWSConfig(t *testing.T) aws.Config {
 	t.Helper()
-	cfg, err := LoadAWSConfig(testCtx(t), AWSOptions{RetryBackoff: ZeroBackoff})
+	cfg, err := LoadAWSConfig(testCtx(t), AWSOptions{RetryBackoff: ZeroBackoff, Endpoint: simtest.Endpoint(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -53,6 +53,7 @@ func spotCalls(s *awssim.Sim) int { return s.CallCount("ec2", "DescribeSpotInsta
 // on instance ids, which also freshens the other members and stands in
 // for the next Update's poll.
 func TestFreshVerdictSeesANoticeWithoutAnUpdate(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{NoticePeriod: time.Hour}) // AWS takes it long after the test
 	rec := &recordingEC2{}
 	g, sp, clk, ids := checkedSpotGroup(t, s, 3, awssim.GroupSpec{})
@@ -89,6 +90,7 @@ func TestFreshVerdictSeesANoticeWithoutAnUpdate(t *testing.T) {
 
 // Concurrent ConnectInfo and Heartbeat callers share one check.
 func TestConcurrentFreshVerdictsShareOneCall(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{NoticePeriod: time.Hour}) // AWS takes it long after the test
 	_, sp, clk, ids := checkedSpotGroup(t, s, 4, awssim.GroupSpec{})
 	if err := s.Interrupt(ids[2], "terminate"); err != nil {
@@ -118,6 +120,7 @@ func TestConcurrentFreshVerdictsShareOneCall(t *testing.T) {
 // On-demand members cost no check; a member of unknown market is checked
 // once and then known.
 func TestFreshVerdictSkipsOnDemand(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	_, sp, clk, ids := checkedSpotGroup(t, s, 2, awssim.GroupSpec{OnDemandPercentageAboveBase: 100})
 	clk.advance(time.Minute)
@@ -142,6 +145,7 @@ func TestFreshVerdictSkipsOnDemand(t *testing.T) {
 // call; the next poll is due PollInterval after the last: 1 poll per 5
 // Updates of fleeting's 2 s loop, where every Update polled before.
 func TestSpotPollRunsAtItsOwnCadence(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	g, sp, clk, _ := checkedSpotGroup(t, s, 2, awssim.GroupSpec{}) // polled at t0
 	var got []int
@@ -161,6 +165,7 @@ func TestSpotPollRunsAtItsOwnCadence(t *testing.T) {
 // call, pending launch or the plugin's own termination makes the next
 // refresh describe.
 func TestRefreshUnlessSettled(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	clk := newFakeClock()
 	g := newTestGroup(t, s, awssim.GroupSpec{MaxSize: 4, Desired: 2}, func(o *GroupOptions) {

@@ -89,6 +89,7 @@ func (r *recordingEC2) DescribeSpotInstanceRequests(ctx context.Context, in *ec2
 }
 
 func TestSpotPollingAsksOnlyAboutSpotAndFindsTheInterruption(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	rec := &recordingEC2{}
 	spec := awssim.GroupSpec{Name: "runners", MaxSize: 6, OnDemandBase: 1}
@@ -166,6 +167,7 @@ func TestSpotPollingAsksOnlyAboutSpotAndFindsTheInterruption(t *testing.T) {
 // An on-demand group is not polled once its markets are known, and an
 // interruption in another group of the account is never acted on.
 func TestSpotPollingSkipsOnDemandAndIgnoresOtherGroups(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	if err := s.CreateGroup(awssim.GroupSpec{Name: "runners", MaxSize: 4, OnDemandPercentageAboveBase: 100}); err != nil {
 		t.Fatal(err)
@@ -208,6 +210,7 @@ func TestSpotPollingSkipsOnDemandAndIgnoresOtherGroups(t *testing.T) {
 }
 
 func TestSpotQueueSignals(t *testing.T) {
+	t.Parallel()
 	for _, policy := range []RebalancePolicy{RebalanceDrain, RebalanceIgnore} {
 		t.Run(string(policy), func(t *testing.T) {
 			s := fastSim(t, awssim.Options{})
@@ -276,6 +279,7 @@ func queueDepth(t *testing.T, url string) int {
 }
 
 func TestLaunchFailuresExplainedOnceAndIncreaseBacksOff(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{Speed: 300})
 	g, sp, logs := spotGroup(t, s, awssim.GroupSpec{Name: "runners"}, SpotOptions{ActivityPollInterval: time.Millisecond})
 	for _, typ := range defaultTypes {
@@ -343,6 +347,8 @@ func groupODPercentage(t *testing.T, s *awssim.Sim) int {
 }
 
 func TestFallbackSwitchesHoldsAndRestores(t *testing.T) {
+	// Not parallel: its fallback hold is a few hundred real milliseconds,
+	// which CPU contention from parallel tests can use up between two checks.
 	s := fastSim(t, awssim.Options{Speed: 300})
 	g, sp, logs := spotGroup(t, s, awssim.GroupSpec{Name: "runners"}, SpotOptions{
 		ActivityPollInterval: time.Millisecond,
@@ -385,6 +391,8 @@ func TestFallbackSwitchesHoldsAndRestores(t *testing.T) {
 }
 
 func TestFallbackProbeFailsAndBacksOff(t *testing.T) {
+	// Not parallel: its fallback hold is a few hundred real milliseconds,
+	// which CPU contention from parallel tests can use up between two checks.
 	s := fastSim(t, awssim.Options{Speed: 300})
 	g, sp, logs := spotGroup(t, s, awssim.GroupSpec{Name: "runners"}, SpotOptions{
 		ActivityPollInterval: time.Millisecond,
@@ -409,6 +417,7 @@ func TestFallbackProbeFailsAndBacksOff(t *testing.T) {
 }
 
 func TestInitRestoresFallbackLeftByACrash(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	g := newTestGroup(t, s, awssim.GroupSpec{Name: "runners", MaxSize: 4})
 	// A process died mid-fallback: tag written, percentage switched.
@@ -433,6 +442,7 @@ func TestInitRestoresFallbackLeftByACrash(t *testing.T) {
 }
 
 func TestFleetReconcile(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	base, pct, rebalance := 1, 25, false
 	spec := FleetSpec{
@@ -472,6 +482,7 @@ func TestFleetReconcile(t *testing.T) {
 }
 
 func TestLaunchSyncCarriesAcrossZonesAndReportsPoolErrors(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	g, sp, logs := spotGroup(t, s, awssim.GroupSpec{Name: "runners"}, SpotOptions{})
 	for _, typ := range defaultTypes {
@@ -514,6 +525,7 @@ func TestLaunchSyncCarriesAcrossZonesAndReportsPoolErrors(t *testing.T) {
 }
 
 func TestOwnTerminationsAreNoSignal(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	url := s.CreateQueue("interruptions")
 	if err := s.SubscribeQueue("interruptions"); err != nil {
@@ -540,6 +552,7 @@ func TestOwnTerminationsAreNoSignal(t *testing.T) {
 }
 
 func TestFallbackInSynchronousMode(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	g, sp, _ := spotGroup(t, s, awssim.GroupSpec{Name: "runners"}, SpotOptions{
 		Fallback: &FallbackOptions{After: 200 * time.Millisecond, Hold: time.Minute},
@@ -591,6 +604,7 @@ func TestVerdictGraceAndDuplicates(t *testing.T) {
 }
 
 func TestLaunchFailureOfAMissingImageIsAnErrorAndNoBackoff(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{Speed: 300})
 	g, sp, logs := spotGroup(t, s, awssim.GroupSpec{Name: "runners", ImageID: "ami-0000000000missing"}, SpotOptions{
 		ActivityPollInterval: time.Millisecond,

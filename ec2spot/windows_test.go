@@ -64,6 +64,7 @@ func TestParseRSAKeyErrors(t *testing.T) {
 // PasswordPollAttempts and says what to check, instead of holding the job
 // for as long as the context lasts. Counted in calls, not time.
 func TestWindowsPasswordPollingIsBounded(t *testing.T) {
+	t.Parallel()
 	if g := NewGroup(GroupOptions{}); g.passwordAttempts != 120 || g.passwordPoll != 5*time.Second {
 		t.Errorf("default bound %d × %s, want GitLab's 120 × 5s", g.passwordAttempts, g.passwordPoll)
 	}

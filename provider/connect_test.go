@@ -53,6 +53,7 @@ func sshSim(t *testing.T) (*awssim.Sim, provider.Settings) {
 }
 
 func TestConnectInfoWithInstanceConnect(t *testing.T) {
+	t.Parallel()
 	s, settings := sshSim(t)
 	p, _ := initPlugin(t, s, awssim.GroupSpec{MaxSize: 2, Desired: 1}, settings)
 	id := p.waitRunning(t, 1)[0]
@@ -92,6 +93,7 @@ func TestConnectInfoWithInstanceConnect(t *testing.T) {
 }
 
 func TestConnectInfoRefreshedAfterKeyExpiry(t *testing.T) {
+	t.Parallel()
 	s, settings := sshSim(t)
 	var mu sync.Mutex
 	now := time.Now()
@@ -134,6 +136,7 @@ func TestConnectInfoRefreshedAfterKeyExpiry(t *testing.T) {
 }
 
 func TestConnectInfoStaticCredentials(t *testing.T) {
+	t.Parallel()
 	s, settings := sshSim(t)
 	key, err := s.CreateKeyPair("runner-key")
 	if err != nil {
@@ -162,6 +165,7 @@ func TestConnectInfoStaticCredentials(t *testing.T) {
 }
 
 func TestConnectInfoWindows(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{PasswordDelay: 10 * time.Second})
 	key, err := s.CreateKeyPair("win-key")
 	if err != nil {
@@ -188,6 +192,7 @@ func TestConnectInfoWindows(t *testing.T) {
 // A Windows instance launched without a key pair never gets a password:
 // ConnectInfo says so at once instead of polling until the job times out.
 func TestConnectInfoWindowsWithoutKeyPairFailsAtOnce(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	key, err := s.CreateKeyPair("unused")
 	if err != nil {
@@ -207,6 +212,7 @@ func TestConnectInfoWindowsWithoutKeyPairFailsAtOnce(t *testing.T) {
 }
 
 func TestConnectInfoOfTerminatedInstance(t *testing.T) {
+	t.Parallel()
 	s, settings := sshSim(t)
 	p, _ := initPlugin(t, s, awssim.GroupSpec{MaxSize: 2, Desired: 1}, settings)
 	id := p.waitRunning(t, 1)[0]
@@ -220,6 +226,7 @@ func TestConnectInfoOfTerminatedInstance(t *testing.T) {
 }
 
 func TestHeartbeat(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	p, _ := initPlugin(t, s, awssim.GroupSpec{MaxSize: 4, Desired: 3}, provider.Settings{})
 	ids := p.waitRunning(t, 3)

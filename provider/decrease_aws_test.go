@@ -14,6 +14,7 @@ import (
 // Update keeps reporting the retained instance deleting and terminates it
 // again, once, so it does not bill forever.
 func TestUpdateTerminatesRetainedAfterOwnDecrease(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	p, _ := initPlugin(t, s, awssim.GroupSpec{MaxSize: 3, Desired: 2}, provider.Settings{})
 	ids := p.waitRunning(t, 2)
@@ -51,6 +52,7 @@ func TestUpdateTerminatesRetainedAfterOwnDecrease(t *testing.T) {
 // Against an endpoint without the batch form Decrease works (one instance
 // per call), says so once, and still refuses strangers.
 func TestDecreaseWithoutTheBatchForm(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{TerminateBatch: awssim.TerminateBatchValidationError})
 	p, _ := initPlugin(t, s, awssim.GroupSpec{MaxSize: 4, Desired: 4}, provider.Settings{})
 	ids := p.waitRunning(t, 4)

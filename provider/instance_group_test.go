@@ -13,6 +13,7 @@ import (
 )
 
 func TestInitReportsTheGroup(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	p, info := initPlugin(t, s, awssim.GroupSpec{MaxSize: 7}, provider.Settings{})
 	if info.ID != "aws/us-east-1/runners" || info.MaxSize != 7 || info.Version == "" || !strings.Contains(info.BuildInfo, "go=") || len(info.Capabilities) != 0 {
@@ -84,6 +85,7 @@ func TestInitFailuresSayWhatToDo(t *testing.T) {
 }
 
 func TestInitSetupChecks(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	if err := s.CreateGroup(awssim.GroupSpec{Name: "runners", MinSize: 1, Desired: 1, MaxSize: 3, Unprotected: true, KeepAZRebalance: true}); err != nil {
 		t.Fatal(err)
@@ -123,6 +125,7 @@ func TestInitRequiresWindowsKey(t *testing.T) {
 }
 
 func TestShutdownDeletesNothing(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	p, _ := initPlugin(t, s, awssim.GroupSpec{MaxSize: 3, Desired: 2}, provider.Settings{})
 	p.waitRunning(t, 2)

@@ -67,6 +67,7 @@ func total(fams map[string]*dto.MetricFamily, name string) float64 {
 // the simulator saw: every AWS request it received, the instances it
 // launched, the interruption it gave.
 func TestMetricsMatchTheSimulator(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	p := initSpotPlugin(t, s, map[string]any{"metrics_listen": "127.0.0.1:0"})
 	addr := p.MetricsAddr()
@@ -150,6 +151,7 @@ func TestMetricsMatchTheSimulator(t *testing.T) {
 
 // A launch failure is counted by cause class and the pool AWS named.
 func TestMetricsCountLaunchFailures(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	p := initSpotPlugin(t, s, map[string]any{"metrics_listen": "127.0.0.1:0", "launch_mode": "synchronous"})
 	for _, typ := range []string{"t3.micro", "t3a.micro", "m5.large"} {
@@ -173,6 +175,7 @@ func TestMetricsCountLaunchFailures(t *testing.T) {
 }
 
 func TestMetricsListenTakenFailsInit(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -190,6 +193,7 @@ func TestMetricsListenTakenFailsInit(t *testing.T) {
 }
 
 func TestMetricsOffServesNothing(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	p, _ := initPlugin(t, s, awssim.GroupSpec{}, provider.Settings{})
 	defer p.Shutdown(testCtx(t))

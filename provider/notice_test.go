@@ -14,6 +14,7 @@ import (
 // launches — the group adds none when AWS takes the noticed one, and the
 // runner's Decrease of it afterwards lowers nothing.
 func TestNoticedInstanceIsReplacedOnce(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	p, _ := initPlugin(t, s, awssim.GroupSpec{Name: "runners", MaxSize: 6}, provider.Settings{})
 	ctx := testCtx(t)

@@ -19,6 +19,7 @@ func denyAccess(s *awssim.Sim, service, action string) {
 }
 
 func TestInitNamesEveryDeniedActionInOneError(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	if err := s.CreateGroup(awssim.GroupSpec{Name: "runners", MaxSize: 3}); err != nil {
 		t.Fatal(err)
@@ -44,6 +45,7 @@ func TestInitNamesEveryDeniedActionInOneError(t *testing.T) {
 }
 
 func TestInitFailsWhenOnlyTerminateIsDenied(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	if err := s.CreateGroup(awssim.GroupSpec{Name: "runners", MaxSize: 3}); err != nil {
 		t.Fatal(err)
@@ -60,6 +62,7 @@ func TestInitFailsWhenOnlyTerminateIsDenied(t *testing.T) {
 }
 
 func TestInitWithAllPermissionsProbesOnlyTerminate(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	p, _ := initPlugin(t, s, awssim.GroupSpec{MaxSize: 3}, provider.Settings{})
 	_ = p

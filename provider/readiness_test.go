@@ -62,6 +62,7 @@ func allInState(n int, lifecycle, ec2State string) func([]awssim.Instance) bool 
 // once. The gate costs one DescribeInstanceStatus per Update for all
 // waiting instances together, and none once no instance waits.
 func TestReadyWhenStatusOKHoldsInstancesUntilStatusChecksPass(t *testing.T) {
+	t.Parallel()
 	for _, mode := range []string{"running", "status-ok"} {
 		t.Run(mode, func(t *testing.T) {
 			s := fastSim(t, awssim.Options{SSH: &awssim.SSHOptions{}, StatusCheckDelay: 24 * time.Hour})
@@ -139,6 +140,7 @@ func TestReadyWhenStatusOKHoldsInstancesUntilStatusChecksPass(t *testing.T) {
 // A failing DescribeInstanceStatus keeps waiting instances creating (never
 // running unchecked) and does not fail the Update.
 func TestReadyWhenStatusOKKeepsInstancesCreatingWhenTheCheckFails(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{StatusCheckDelay: -1})
 	p, err := initWithConfig(t, s, awssim.GroupSpec{MaxSize: 2, Desired: 1}, provider.Settings{}, map[string]any{"ready_when": "status-ok"})
 	if err != nil {
@@ -165,6 +167,7 @@ func TestReadyWhenStatusOKKeepsInstancesCreatingWhenTheCheckFails(t *testing.T) 
 // No instances: no DescribeInstanceStatus at all after Init's one DryRun
 // permission probe.
 func TestReadyWhenStatusOKCallsNothingWithoutWaitingInstances(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	p, err := initWithConfig(t, s, awssim.GroupSpec{MaxSize: 2}, provider.Settings{}, map[string]any{"ready_when": "status-ok"})
 	if err != nil {
@@ -187,6 +190,7 @@ func TestReadyWhenStatusOKCallsNothingWithoutWaitingInstances(t *testing.T) {
 // not completed the hook is Pending:Wait, reported creating and refused by
 // ConnectInfo, and becomes running once the instance completes the hook.
 func TestReadyWhenLifecycleHookReportsCreatingUntilTheInstanceCompletesTheHook(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{UserDataDelay: -1})
 	_, err := initWithConfig(t, s, awssim.GroupSpec{MaxSize: 2}, provider.Settings{}, map[string]any{"ready_when": "lifecycle-hook"})
 	if err == nil || !strings.Contains(err.Error(), "no launch lifecycle hook") || !strings.Contains(err.Error(), "setup --ready-hook") ||
@@ -289,6 +293,7 @@ func TestREADMEReadyWhenExampleIsValid(t *testing.T) {
 // creating for good, so Init names the denied action instead; in the
 // default mode the action is neither needed nor probed.
 func TestReadyWhenInitFailsWhenTheGateCannotBeRead(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ mode, service, action string }{
 		{"status-ok", "ec2", "DescribeInstanceStatus"},
 		{"lifecycle-hook", "autoscaling", "DescribeLifecycleHooks"},
@@ -314,6 +319,7 @@ func TestReadyWhenInitFailsWhenTheGateCannotBeRead(t *testing.T) {
 // An instance whose status checks fail is never handed out, and the log
 // says so once, not at every Update.
 func TestReadyWhenStatusOKWarnsOnceAboutAnImpairedInstance(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{StatusCheckDelay: -1})
 	p, err := initWithConfig(t, s, awssim.GroupSpec{MaxSize: 2, Desired: 1}, provider.Settings{}, map[string]any{"ready_when": "status-ok"})
 	if err != nil {

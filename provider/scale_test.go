@@ -10,6 +10,7 @@ import (
 )
 
 func TestIncreasePartialAndFull(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	p, _ := initPlugin(t, s, awssim.GroupSpec{MaxSize: 3}, provider.Settings{})
 	ctx := testCtx(t)
@@ -37,6 +38,7 @@ func TestIncreasePartialAndFull(t *testing.T) {
 }
 
 func TestIncreaseThrottledIsZeroWithError(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	p, _ := initPlugin(t, s, awssim.GroupSpec{MaxSize: 3}, provider.Settings{})
 	s.InjectFault(awssim.Fault{Service: "autoscaling", Action: "SetDesiredCapacity", Code: "Throttling", Message: "Rate exceeded"})
@@ -47,6 +49,7 @@ func TestIncreaseThrottledIsZeroWithError(t *testing.T) {
 }
 
 func TestDecreaseOnlyGivenMembers(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	p, _ := initPlugin(t, s, awssim.GroupSpec{MaxSize: 3, Desired: 2}, provider.Settings{})
 	ids := p.waitRunning(t, 2)

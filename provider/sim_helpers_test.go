@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"testing"
 	"time"
 
@@ -17,10 +18,18 @@ import (
 // Helpers for tests of the InstanceGroup over the real SDK clients pointed
 // at the simulator.
 
-// fastSim starts a fast simulator and points the SDK environment at it.
+// TestMain sets the environment every test shares (fake credentials,
+// region); each test's plugin reaches its own simulator through
+// ec2spot.AWSOptions.Endpoint, so tests run in parallel.
+func TestMain(m *testing.M) {
+	simtest.StaticEnv()
+	os.Exit(m.Run())
+}
+
+// fastSim starts a fast simulator for the test (and its subtests).
 func fastSim(t *testing.T, opts awssim.Options) *awssim.Sim {
 	t.Helper()
-	return simtest.Start(t, opts)
+	return simtest.New(t, opts)
 }
 
 // testCtx bounds a test's calls: generous, it only stops a hung test (a
@@ -48,7 +57,8 @@ func newPlugin(t *testing.T, pluginConfig any, mod ...func(*ec2spot.GroupOptions
 	if err := json.Unmarshal(js, g); err != nil {
 		t.Fatal(err)
 	}
-	g.awsOptions = func(o *ec2spot.AWSOptions) { o.RetryBackoff = ec2spot.ZeroBackoff }
+	endpoint := simtest.Endpoint(t) // the test's simulator, if it started one
+	g.awsOptions = func(o *ec2spot.AWSOptions) { o.RetryBackoff, o.Endpoint = ec2spot.ZeroBackoff, endpoint }
 	g.groupOptions = func(o *ec2spot.GroupOptions) {
 		for _, m := range mod {
 			m(o)

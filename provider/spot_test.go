@@ -29,6 +29,7 @@ func initSpotPlugin(t *testing.T, s *awssim.Sim, cfg map[string]any) testPlugin 
 }
 
 func TestSpotSignalsReachFleeting(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	url := s.CreateQueue("interruptions")
 	if err := s.SubscribeQueue("interruptions"); err != nil {
@@ -68,6 +69,7 @@ func TestSpotSignalsReachFleeting(t *testing.T) {
 }
 
 func TestIncreaseHoldsBackWhileSpotCapacityIsOut(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{Speed: 300})
 	p := initSpotPlugin(t, s, map[string]any{})
 	for _, typ := range []string{"t3.micro", "t3a.micro", "m5.large"} {
@@ -93,6 +95,7 @@ func TestIncreaseHoldsBackWhileSpotCapacityIsOut(t *testing.T) {
 }
 
 func TestSynchronousLaunchMode(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	p := initSpotPlugin(t, s, map[string]any{"launch_mode": "synchronous"})
 	if n, err := p.Increase(testCtx(t), 2); n != 2 || err != nil {
@@ -108,6 +111,7 @@ func TestSynchronousLaunchMode(t *testing.T) {
 // visible in the API reaches ConnectInfo and Heartbeat within 5 s (the
 // default spot_check_max_age, 3 s, plus one check), real clock.
 func TestConnectInfoRefusesANoticeSeenOnlyInTheAPI(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{NoticePeriod: time.Hour}) // AWS takes it long after the test
 	p := initSpotPlugin(t, s, map[string]any{})
 	ctx := testCtx(t)
@@ -185,6 +189,7 @@ func clockedSpotPlugin(t *testing.T, s *awssim.Sim, clk *fakeClock) testPlugin {
 // Concurrent ConnectInfo and Heartbeat calls on a stale spot status share
 // one DescribeSpotInstanceRequests.
 func TestConcurrentConnectInfoCostsOneSpotCheck(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{NoticePeriod: time.Hour}) // AWS takes it long after the test
 	clk := &fakeClock{t: time.Now()}
 	p := clockedSpotPlugin(t, s, clk)
@@ -229,6 +234,7 @@ func TestConcurrentConnectInfoCostsOneSpotCheck(t *testing.T) {
 // which confirms the plugin lowering desired capacity for the notice. While instances launch, every Update
 // describes and the spot poll still runs every poll_interval.
 func TestUpdateCallBudget(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	clk := &fakeClock{t: time.Now()}
 	p := clockedSpotPlugin(t, s, clk)

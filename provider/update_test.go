@@ -13,9 +13,11 @@ import (
 
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/ec2spot"
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/awssim"
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/simtest"
 )
 
 func TestUpdateMapsEveryLifecycleState(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	all := types.LifecycleState("").Values()
 	p, _ := initPlugin(t, s, awssim.GroupSpec{MaxSize: len(all) + 5, Desired: len(all)}, provider.Settings{})
@@ -86,6 +88,7 @@ func TestUpdateMapsEveryLifecycleState(t *testing.T) {
 }
 
 func TestUpdateReturnsErrorsNotEmptyLists(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	p, _ := initPlugin(t, s, awssim.GroupSpec{MaxSize: 3, Desired: 2}, provider.Settings{})
 	p.waitRunning(t, 2)
@@ -108,6 +111,7 @@ func TestUpdateReturnsErrorsNotEmptyLists(t *testing.T) {
 }
 
 func TestUpdateLogsDrift(t *testing.T) {
+	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	p, _ := initPlugin(t, s, awssim.GroupSpec{MaxSize: 5}, provider.Settings{})
 	ctx := testCtx(t)
@@ -129,7 +133,7 @@ func TestUpdateLogsDrift(t *testing.T) {
 }
 
 func awsConfigFor(t *testing.T) aws.Config {
-	cfg, err := ec2spot.LoadAWSConfig(context.Background(), ec2spot.AWSOptions{RetryBackoff: ec2spot.ZeroBackoff})
+	cfg, err := ec2spot.LoadAWSConfig(context.Background(), ec2spot.AWSOptions{RetryBackoff: ec2spot.ZeroBackoff, Endpoint: simtest.Endpoint(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,6 +147,7 @@ func awsConfigFor(t *testing.T) aws.Config {
 // Decrease for it: the plugin terminates it itself, once, without touching
 // desired capacity, so it stops billing.
 func TestUpdateTerminatesRetainedInstances(t *testing.T) {
+	t.Parallel()
 	// Terminating lasts long enough that all 3 updates see the instance,
 	// however slow the machine.
 	s := fastSim(t, awssim.Options{TerminateDelay: time.Hour})

@@ -13,14 +13,6 @@ import (
 // SetInstanceHealth, DetachInstances, EnterStandby, ExitStandby. They
 // produce the lifecycle states a plugin has to tolerate.
 
-func init() {
-	register(svcAutoScaling, "DescribeAutoScalingInstances", (*Sim).describeAutoScalingInstances)
-	register(svcAutoScaling, "SetInstanceHealth", (*Sim).setInstanceHealth)
-	register(svcAutoScaling, "DetachInstances", (*Sim).detachInstances)
-	register(svcAutoScaling, "EnterStandby", (*Sim).enterStandby)
-	register(svcAutoScaling, "ExitStandby", (*Sim).exitStandby)
-}
-
 // standbyExitDelay is how long an instance leaving standby stays Pending.
 const standbyExitDelay = 5 * time.Second
 
@@ -51,13 +43,18 @@ func (s *Sim) managedLocked(id string) (*Instance, *Group) {
 }
 
 func (s *Sim) describeAutoScalingInstances(r *request) (any, *APIError) {
-	p := r.Params
-	limit, after, apiErr := pageParams(p, 50, 50)
+	q := newParams(r.Params)
+	pg := pageParams(q, 50, 50)
+	ids := q.List("InstanceIds")
+	if apiErr := q.Err(); apiErr != nil {
+		return nil, apiErr
+	}
+	after, apiErr := pg.after()
 	if apiErr != nil {
 		return nil, apiErr
 	}
 	var insts []*Instance
-	if ids := qList(p, "InstanceIds"); len(ids) > 0 {
+	if len(ids) > 0 {
 		if len(ids) > 50 {
 			return nil, validationError("The number of instance IDs must not exceed 50.")
 		}
@@ -84,8 +81,8 @@ func (s *Sim) describeAutoScalingInstances(r *request) (any, *APIError) {
 		if after != "" && inst.ID <= after {
 			continue
 		}
-		if len(out.AutoScalingInstances) == limit {
-			out.NextToken = encodeToken(out.AutoScalingInstances[limit-1].InstanceId)
+		if len(out.AutoScalingInstances) == pg.limit {
+			out.NextToken = encodeToken(out.AutoScalingInstances[pg.limit-1].InstanceId)
 			break
 		}
 		x := xmlASGInstanceDetails{
@@ -103,13 +100,11 @@ func (s *Sim) describeAutoScalingInstances(r *request) (any, *APIError) {
 }
 
 func (s *Sim) setInstanceHealth(r *request) (any, *APIError) {
-	p := r.Params
-	id, apiErr := requiredParam(p, "InstanceId")
-	if apiErr != nil {
-		return nil, apiErr
-	}
-	status, apiErr := requiredParam(p, "HealthStatus")
-	if apiErr != nil {
+	q := newParams(r.Params)
+	id := q.Required("InstanceId")
+	status := q.Required("HealthStatus")
+	q.Bool("ShouldRespectGracePeriod") // grace periods are not modelled
+	if apiErr := q.Err(); apiErr != nil {
 		return nil, apiErr
 	}
 	if status != "Healthy" && status != "Unhealthy" {
@@ -166,15 +161,18 @@ func decrementLocked(g *Group, insts []*Instance) (from, to int, apiErr *APIErro
 // desired-capacity decrement (applied here), returned as the suffix of the
 // activity cause.
 func (s *Sim) operatorActionLocked(p url.Values, allowed ...string) (*Group, []*Instance, string, *APIError) {
-	g, apiErr := s.groupParamLocked(p)
+	q := newParams(p)
+	name := q.Required("AutoScalingGroupName")
+	decrement := q.RequiredBool("ShouldDecrementDesiredCapacity")
+	ids := q.List("InstanceIds")
+	if apiErr := q.Err(); apiErr != nil {
+		return nil, nil, "", apiErr
+	}
+	g, apiErr := s.groupLocked(name)
 	if apiErr != nil {
 		return nil, nil, "", apiErr
 	}
-	decrement, ok := qBool(p, "ShouldDecrementDesiredCapacity")
-	if !ok {
-		return nil, nil, "", validationError("1 validation error detected: Value null at 'shouldDecrementDesiredCapacity' failed to satisfy constraint: Member must not be null")
-	}
-	insts, apiErr := s.instancesActionLocked(g, qList(p, "InstanceIds"), allowed...)
+	insts, apiErr := s.instancesActionLocked(g, ids, allowed...)
 	if apiErr != nil {
 		return nil, nil, "", apiErr
 	}
@@ -224,12 +222,13 @@ func (s *Sim) enterStandby(r *request) (any, *APIError) {
 }
 
 func (s *Sim) exitStandby(r *request) (any, *APIError) {
-	p := r.Params
-	g, apiErr := s.groupParamLocked(p)
+	q := newParams(r.Params)
+	ids := q.List("InstanceIds")
+	g, apiErr := s.groupParamLocked(q)
 	if apiErr != nil {
 		return nil, apiErr
 	}
-	insts, apiErr := s.instancesActionLocked(g, qList(p, "InstanceIds"), "Standby")
+	insts, apiErr := s.instancesActionLocked(g, ids, "Standby")
 	if apiErr != nil {
 		return nil, apiErr
 	}

@@ -1,14 +1,7 @@
 package awssim
 
-import "fmt"
-
 // CreateOrUpdateTags and DeleteTags on Auto Scaling groups (the only
 // taggable Auto Scaling resource). Tags are described with the group.
-
-func init() {
-	register(svcAutoScaling, "CreateOrUpdateTags", (*Sim).asgCreateOrUpdateTags)
-	register(svcAutoScaling, "DeleteTags", (*Sim).asgDeleteTags)
-}
 
 type asgTagParam struct {
 	group     *Group
@@ -20,29 +13,36 @@ type asgTagParam struct {
 // tagParamsLocked reads Tags.member.N.{ResourceId,ResourceType,Key,Value,
 // PropagateAtLaunch}, validating all of them before anything changes.
 func (s *Sim) tagParamsLocked(r *request) ([]asgTagParam, *APIError) {
-	var out []asgTagParam
-	for i := 1; ; i++ {
-		tp := fmt.Sprintf("Tags.member.%d.", i)
-		key, ok := r.Params[tp+"Key"]
-		if !ok {
-			break
+	q := newParams(r.Params)
+	type tagParam struct {
+		key, value, groupName string
+		propagate             bool
+	}
+	var tags []tagParam
+	for i, m := range q.Members("Tags") {
+		t := tagParam{key: q.Str(m + "Key"), value: q.Str(m + "Value"), groupName: q.Str(m + "ResourceId")}
+		if t.key == "" || len(t.key) > 128 {
+			q.fail("Value '%s' at 'tags.%d.member.key' failed to satisfy constraint: Member must have length between 1 and 128", t.key, i+1)
 		}
-		if key[0] == "" || len(key[0]) > 128 {
-			return nil, validationError("1 validation error detected: Value '%s' at 'tags.%d.member.key' failed to satisfy constraint: Member must have length between 1 and 128", key[0], i)
+		if rt := q.Str(m + "ResourceType"); rt != "auto-scaling-group" {
+			q.fail("Value '%s' at 'tags.%d.member.resourceType' failed to satisfy constraint: Member must be auto-scaling-group", rt, i+1)
 		}
-		if t := r.Params.Get(tp + "ResourceType"); t != "auto-scaling-group" {
-			return nil, validationError("1 validation error detected: Value '%s' at 'tags.%d.member.resourceType' failed to satisfy constraint: Member must be auto-scaling-group", t, i)
-		}
-		id := r.Params.Get(tp + "ResourceId")
-		g := s.groups[id]
+		t.propagate, _ = q.Bool(m + "PropagateAtLaunch")
+		tags = append(tags, t)
+	}
+	if len(tags) == 0 {
+		q.Required("Tags")
+	}
+	if apiErr := q.Err(); apiErr != nil {
+		return nil, apiErr
+	}
+	out := make([]asgTagParam, 0, len(tags))
+	for _, t := range tags {
+		g := s.groups[t.groupName]
 		if g == nil || g.Status != "" {
 			return nil, validationError("AutoScalingGroup name not found - null")
 		}
-		propagate, _ := qBool(r.Params, tp+"PropagateAtLaunch")
-		out = append(out, asgTagParam{group: g, key: key[0], value: r.Params.Get(tp + "Value"), propagate: propagate})
-	}
-	if len(out) == 0 {
-		return nil, validationError("1 validation error detected: Value null at 'tags' failed to satisfy constraint: Member must not be null")
+		out = append(out, asgTagParam{group: g, key: t.key, value: t.value, propagate: t.propagate})
 	}
 	return out, nil
 }

@@ -241,7 +241,8 @@ type instanceBody struct {
 	Status     string `json:"status,omitempty"`
 }
 
-var controlRoutes = []controlRoute{
+// coreControlRoutes: clock, world, faults, groups (see routes.go).
+var coreControlRoutes = []controlRoute{
 	{"GET", "/_sim/now", func(s *Sim, _ *http.Request) (any, error) {
 		return map[string]any{"now": s.Now(), "speed": s.clock.Speed()}, nil
 	}},
@@ -482,7 +483,7 @@ func (s *Sim) serveControl(w http.ResponseWriter, hr *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	path := strings.TrimSuffix(hr.URL.Path, "/")
 	known := false
-	for _, rt := range controlRoutes {
+	for _, rt := range s.control {
 		if rt.path != path {
 			continue
 		}

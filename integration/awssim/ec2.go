@@ -238,15 +238,3 @@ func (s *Sim) ec2ResourceID(prefix string) string {
 
 // ec2Bool reads an EC2 boolean parameter.
 func ec2Bool(p url.Values, name string) bool { return p.Get(name) == "true" }
-
-// registerEC2 registers an EC2 action with DryRun support: a dry run of a
-// permitted call fails with DryRunOperation (HTTP 412), as on EC2, which is
-// how clients probe IAM permissions.
-func registerEC2(action string, h handler) {
-	register(svcEC2, action, func(s *Sim, r *request) (any, *APIError) {
-		if ec2Bool(r.Params, "DryRun") {
-			return nil, errf("DryRunOperation", 412, "Request would have succeeded, but DryRun flag is set.")
-		}
-		return h(s, r)
-	})
-}

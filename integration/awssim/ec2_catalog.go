@@ -9,12 +9,6 @@ import (
 // The fixed parts of the simulated region: subnets, Availability Zones and
 // the image catalogue (filled by the world defaults).
 
-func init() {
-	registerEC2("DescribeSubnets", (*Sim).describeSubnets)
-	registerEC2("DescribeAvailabilityZones", (*Sim).describeAvailabilityZones)
-	registerEC2("DescribeImages", (*Sim).describeImages)
-}
-
 func formatPrice(p float64) string { return strconv.FormatFloat(p, 'f', 6, 64) }
 
 type subnetXML struct {

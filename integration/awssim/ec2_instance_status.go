@@ -10,10 +10,6 @@ import (
 // read "initializing" from when an instance is running until
 // Options.StatusCheckDelay has passed, then "ok" (reachability passed).
 
-func init() {
-	registerEC2("DescribeInstanceStatus", (*Sim).describeInstanceStatus)
-}
-
 type statusDetailXML struct {
 	Name   string `xml:"name"`
 	Status string `xml:"status"`

@@ -8,10 +8,6 @@ import (
 
 // DescribeInstanceTypes over the world's instance-type catalogue.
 
-func init() {
-	registerEC2("DescribeInstanceTypes", (*Sim).describeInstanceTypes)
-}
-
 type instanceTypeXML struct {
 	InstanceType          string   `xml:"instanceType"`
 	CurrentGeneration     bool     `xml:"currentGeneration"`

@@ -10,12 +10,6 @@ import (
 
 // EC2 instances: RunInstances, TerminateInstances, DescribeInstances.
 
-func init() {
-	registerEC2("RunInstances", (*Sim).runInstances)
-	registerEC2("TerminateInstances", (*Sim).terminateInstances)
-	registerEC2("DescribeInstances", (*Sim).describeInstances)
-}
-
 // ec2StateCodes are the instanceState codes EC2 reports per state name.
 var ec2StateCodes = map[string]int{
 	"pending": 0, "running": 16, "shutting-down": 32, "terminated": 48, "stopping": 64, "stopped": 80,

@@ -23,13 +23,6 @@ import (
 // EC2 key pairs: the launch key whose public half each instance's SSH host
 // accepts, and whose RSA key encrypts Windows passwords.
 
-func init() {
-	registerEC2("CreateKeyPair", (*Sim).createKeyPair)
-	registerEC2("ImportKeyPair", (*Sim).importKeyPair)
-	registerEC2("DescribeKeyPairs", (*Sim).describeKeyPairs)
-	registerEC2("DeleteKeyPair", (*Sim).deleteKeyPair)
-}
-
 // generatedKey is a new key pair's material before it is stored.
 type generatedKey struct {
 	pub         ssh.PublicKey

@@ -11,10 +11,6 @@ import (
 // with the launch key pair's RSA key (PKCS#1 v1.5) as EC2Config/EC2Launch
 // do, available only once the instance has generated it.
 
-func init() {
-	registerEC2("GetPasswordData", (*Sim).getPasswordData)
-}
-
 func (s *Sim) getPasswordData(r *request) (any, *APIError) {
 	id := r.Params.Get("InstanceId")
 	if id == "" {

@@ -5,10 +5,6 @@ import "encoding/xml"
 // DescribeSpotInstanceRequests: the one-time requests behind spot instances,
 // whose status codes announce interruptions (marked-for-termination).
 
-func init() {
-	registerEC2("DescribeSpotInstanceRequests", (*Sim).describeSpotInstanceRequests)
-}
-
 type spotRequestXML struct {
 	ID                       string `xml:"spotInstanceRequestId"`
 	SpotPrice                string `xml:"spotPrice,omitempty"`

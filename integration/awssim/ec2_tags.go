@@ -9,11 +9,6 @@ import (
 // CreateTags / DeleteTags on instances (the only taggable resource the
 // simulator keeps tags for; other ids are accepted if they exist).
 
-func init() {
-	registerEC2("CreateTags", (*Sim).createTags)
-	registerEC2("DeleteTags", (*Sim).deleteTags)
-}
-
 type ec2TagParam struct {
 	Key, Value string
 	HasValue   bool

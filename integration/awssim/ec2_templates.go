@@ -10,15 +10,6 @@ import (
 
 // EC2 launch templates and their versions.
 
-func init() {
-	registerEC2("CreateLaunchTemplate", (*Sim).createLaunchTemplate)
-	registerEC2("CreateLaunchTemplateVersion", (*Sim).createLaunchTemplateVersion)
-	registerEC2("DescribeLaunchTemplates", (*Sim).describeLaunchTemplates)
-	registerEC2("DescribeLaunchTemplateVersions", (*Sim).describeLaunchTemplateVersions)
-	registerEC2("DeleteLaunchTemplate", (*Sim).deleteLaunchTemplate)
-	registerEC2("ModifyLaunchTemplate", (*Sim).modifyLaunchTemplate)
-}
-
 type launchTemplateXML struct {
 	ID                   string `xml:"launchTemplateId"`
 	Name                 string `xml:"launchTemplateName"`

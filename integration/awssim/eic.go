@@ -11,10 +11,6 @@ import (
 // EC2 Instance Connect (AWS JSON 1.1): SendSSHPublicKey pushes a key that
 // the instance's SSH host accepts for 60 seconds (simulated).
 
-func init() {
-	register(svcInstanceConnect, "SendSSHPublicKey", (*Sim).sendSSHPublicKey)
-}
-
 // instanceConnectKeyLifetime is how long a pushed key is accepted.
 const instanceConnectKeyLifetime = 60 * time.Second
 

@@ -16,17 +16,6 @@ import (
 
 const svcEvents = "events"
 
-func init() {
-	register(svcEvents, "PutRule", (*Sim).ebPutRule)
-	register(svcEvents, "DescribeRule", (*Sim).ebDescribeRule)
-	register(svcEvents, "ListRules", (*Sim).ebListRules)
-	register(svcEvents, "DeleteRule", (*Sim).ebDeleteRule)
-	register(svcEvents, "PutTargets", (*Sim).ebPutTargets)
-	register(svcEvents, "ListTargetsByRule", (*Sim).ebListTargetsByRule)
-	register(svcEvents, "RemoveTargets", (*Sim).ebRemoveTargets)
-	register(svcEvents, "ListRuleNamesByTarget", (*Sim).ebListRuleNamesByTarget)
-}
-
 // ebRule is one rule on the default event bus.
 type ebRule struct {
 	Name         string

@@ -3,13 +3,12 @@ package awssim
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strings"
 )
 
-// EventBridge delivery: matching published events against rule patterns,
-// and the queue policy check EventBridge needs to pass before it can put
-// an event on an SQS target.
+// EventBridge delivery: matching published events against rule patterns;
+// the queue policy EventBridge needs to pass before it can put an event on
+// an SQS target is evaluated in sqs_policy.go.
 
 // hasRulesLocked reports whether any rule could take an event.
 func (s *Sim) hasRulesLocked() bool {
@@ -130,108 +129,6 @@ func matchFilter(f map[string]any, values []any, present bool) bool {
 			}
 		}
 		return true
-	}
-	return false
-}
-
-// queueAllowsEvents reports whether a queue policy lets EventBridge (the
-// rule ruleARN) send messages: an Allow statement for the service principal
-// events.amazonaws.com with sqs:SendMessage (or sqs:*) on the queue and,
-// when it has an aws:SourceArn condition, one naming the rule.
-func queueAllowsEvents(policy, queueARN, ruleARN string) bool {
-	if policy == "" {
-		return false
-	}
-	var doc struct {
-		Statement json.RawMessage
-	}
-	if json.Unmarshal([]byte(policy), &doc) != nil {
-		return false
-	}
-	var statements []map[string]any
-	if json.Unmarshal(doc.Statement, &statements) != nil {
-		var one map[string]any
-		if json.Unmarshal(doc.Statement, &one) != nil {
-			return false
-		}
-		statements = []map[string]any{one}
-	}
-	for _, st := range statements {
-		if st["Effect"] != "Allow" {
-			continue
-		}
-		principal, _ := st["Principal"].(map[string]any)
-		if !containsString(principal["Service"], "events.amazonaws.com") {
-			continue
-		}
-		if !containsString(st["Action"], "sqs:SendMessage") && !containsString(st["Action"], "sqs:*") {
-			continue
-		}
-		if r, ok := st["Resource"]; ok && !containsString(r, queueARN) && !containsString(r, "*") {
-			continue
-		}
-		if cond, ok := st["Condition"].(map[string]any); ok && !sourceARNMatches(cond, ruleARN) {
-			continue
-		}
-		return true
-	}
-	return false
-}
-
-func sourceARNMatches(cond map[string]any, ruleARN string) bool {
-	for op, kv := range cond {
-		m, _ := kv.(map[string]any)
-		want, ok := m["aws:SourceArn"]
-		if !ok {
-			continue
-		}
-		switch op {
-		case "ArnEquals", "StringEquals":
-			if !containsString(want, ruleARN) {
-				return false
-			}
-		case "ArnLike", "StringLike":
-			if !anyGlob(want, ruleARN) {
-				return false
-			}
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-func stringsOf(v any) []string {
-	switch v := v.(type) {
-	case string:
-		return []string{v}
-	case []any:
-		var out []string
-		for _, x := range v {
-			if s, ok := x.(string); ok {
-				out = append(out, s)
-			}
-		}
-		return out
-	}
-	return nil
-}
-
-func containsString(v any, want string) bool {
-	for _, s := range stringsOf(v) {
-		if s == want {
-			return true
-		}
-	}
-	return false
-}
-
-func anyGlob(v any, s string) bool {
-	for _, g := range stringsOf(v) {
-		re := "^" + strings.ReplaceAll(strings.ReplaceAll(regexp.QuoteMeta(g), `\*`, ".*"), `\?`, ".") + "$"
-		if ok, _ := regexp.MatchString(re, s); ok {
-			return true
-		}
 	}
 	return false
 }

@@ -198,7 +198,7 @@ func (s *Sim) terminateLocked(inst *Instance, reason, cause string) *Activity {
 // spot request closed; reason is the EC2 StateReason code.
 func (s *Sim) shutDownLocked(inst *Instance, reason string) {
 	now := s.clock.Now()
-	inst.hookDeadline = time.Time{}
+	inst.hookWaits = nil
 	inst.StateReason = reason
 	inst.terminateAt = now.Add(s.opts.TerminateDelay)
 	inst.interruptAt = time.Time{}
@@ -244,9 +244,6 @@ func (s *Sim) advanceInstancesLocked(now time.Time) {
 				delete(s.instances, id)
 				delete(s.spotRequests, inst.SpotRequestID)
 			}
-			continue
-		}
-		if s.advanceHookLocked(inst, now) {
 			continue
 		}
 		if !inst.interruptAt.IsZero() && !now.Before(inst.interruptAt) && (inst.State == "running" || inst.State == "pending") {
@@ -487,7 +484,7 @@ func copyInstance(inst *Instance) Instance {
 		lt := *inst.LaunchTemplate
 		c.LaunchTemplate = &lt
 	}
-	c.launchActivity, c.termActivity = nil, nil
+	c.launchActivity, c.termActivity, c.hookWaits = nil, nil, nil
 	return c
 }
 

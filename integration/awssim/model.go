@@ -58,11 +58,11 @@ type Group struct {
 	// launchTokens makes LaunchInstances idempotent per ClientToken.
 	launchTokens map[string]any
 
-	// terminationHook holds terminations the group starts (see
-	// autoscaling_hooks.go); nil = none.
-	terminationHook *TerminationHook
-	// lifecycleHooks by name (autoscaling_launch_hooks.go).
+	// lifecycleHooks by name (autoscaling_hooks.go).
 	lifecycleHooks map[string]*LifecycleHook
+	// retainOnAbandon is the InstanceLifecyclePolicy retention trigger
+	// TerminateHookAbandon=retain.
+	retainOnAbandon bool
 }
 
 // LaunchTemplateSpec names a launch template and version, as Auto Scaling
@@ -175,12 +175,10 @@ type Instance struct {
 	interruptAt        time.Time
 
 	inServiceAt time.Time // Pending → InService (group instances)
-	// hookDeadline: a termination held by a lifecycle hook (Terminating:Wait)
-	// gets the hook's default result then; zero = held until completed.
-	hookDeadline time.Time
-	// launchWaits: the launch hooks holding it in Pending:Wait, by name.
-	launchWaits map[string]launchWait
-	detachAt    time.Time // Detaching → Detached
+	// hookWaits: the lifecycle hooks holding it in Pending:Wait or
+	// Terminating:Wait, by name.
+	hookWaits map[string]hookWait
+	detachAt  time.Time // Detaching → Detached
 	// RebalanceRecommended is set by RecommendRebalance; with
 	// CapacityRebalance the group replaces the instance.
 	RebalanceRecommended bool

@@ -12,45 +12,43 @@ import (
 //	POST /_sim/user-data     {"never":true}             instances never complete their launch hooks
 //	POST /_sim/impaired      {"instance_id":"i-…","impaired":true}  its status checks fail
 //	GET  /_sim/lifecycle-hooks?group=NAME               the group's hooks
-func init() {
-	controlRoutes = append(controlRoutes,
-		controlRoute{"POST", "/_sim/status-checks", func(s *Sim, hr *http.Request) (any, error) {
-			b, err := decode[struct {
-				Delay jsonDuration `json:"delay"`
-			}](hr)
-			if err != nil {
-				return nil, err
-			}
-			s.SetStatusCheckDelay(time.Duration(b.Delay))
-			return nil, nil
-		}},
-		controlRoute{"POST", "/_sim/user-data", func(s *Sim, hr *http.Request) (any, error) {
-			b, err := decode[struct {
-				Delay jsonDuration `json:"delay"`
-				Never bool         `json:"never"`
-			}](hr)
-			if err != nil {
-				return nil, err
-			}
-			d := time.Duration(b.Delay)
-			if b.Never {
-				d = -1
-			}
-			s.SetUserDataDelay(d)
-			return nil, nil
-		}},
-		controlRoute{"POST", "/_sim/impaired", func(s *Sim, hr *http.Request) (any, error) {
-			b, err := decode[struct {
-				InstanceID string `json:"instance_id"`
-				Impaired   bool   `json:"impaired"`
-			}](hr)
-			if err != nil {
-				return nil, err
-			}
-			return nil, s.SetStatusImpaired(b.InstanceID, b.Impaired)
-		}},
-		controlRoute{"GET", "/_sim/lifecycle-hooks", func(s *Sim, hr *http.Request) (any, error) {
-			return s.LifecycleHooks(hr.URL.Query().Get("group"))
-		}},
-	)
+var readinessControlRoutes = []controlRoute{
+	{"POST", "/_sim/status-checks", func(s *Sim, hr *http.Request) (any, error) {
+		b, err := decode[struct {
+			Delay jsonDuration `json:"delay"`
+		}](hr)
+		if err != nil {
+			return nil, err
+		}
+		s.SetStatusCheckDelay(time.Duration(b.Delay))
+		return nil, nil
+	}},
+	{"POST", "/_sim/user-data", func(s *Sim, hr *http.Request) (any, error) {
+		b, err := decode[struct {
+			Delay jsonDuration `json:"delay"`
+			Never bool         `json:"never"`
+		}](hr)
+		if err != nil {
+			return nil, err
+		}
+		d := time.Duration(b.Delay)
+		if b.Never {
+			d = -1
+		}
+		s.SetUserDataDelay(d)
+		return nil, nil
+	}},
+	{"POST", "/_sim/impaired", func(s *Sim, hr *http.Request) (any, error) {
+		b, err := decode[struct {
+			InstanceID string `json:"instance_id"`
+			Impaired   bool   `json:"impaired"`
+		}](hr)
+		if err != nil {
+			return nil, err
+		}
+		return nil, s.SetStatusImpaired(b.InstanceID, b.Impaired)
+	}},
+	{"GET", "/_sim/lifecycle-hooks", func(s *Sim, hr *http.Request) (any, error) {
+		return s.LifecycleHooks(hr.URL.Query().Get("group"))
+	}},
 }

@@ -36,10 +36,12 @@ const maxActivitiesPerGroup = 2000
 func Start(opts Options) (*Sim, error) {
 	opts = opts.withDefaults()
 	s := &Sim{
-		opts:  opts,
-		clock: newClock(opts.Speed),
-		stop:  make(chan struct{}),
-		done:  make(chan struct{}),
+		opts:    opts,
+		clock:   newClock(opts.Speed),
+		routes:  apiRoutes(),
+		control: controlRouteTable(),
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
 	}
 	s.faults.init()
 	s.initWorldLocked()
@@ -130,7 +132,7 @@ func (s *Sim) loop() {
 func (s *Sim) advanceLocked() {
 	now := s.clock.Now()
 	s.advanceInstancesLocked(now)
-	s.advanceLaunchHooksLocked(now)
+	s.advanceHooksLocked(now)
 	for _, g := range s.groups {
 		s.reconcileGroupLocked(g, now)
 	}

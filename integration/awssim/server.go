@@ -53,16 +53,6 @@ func errf(code string, status int, format string, args ...any) *APIError {
 // protocols any value json.Marshal encodes as the response body.
 type handler func(s *Sim, r *request) (any, *APIError)
 
-// handlers is filled by each service's file: handlers[service][action].
-var handlers = map[string]map[string]handler{}
-
-func register(service, action string, h handler) {
-	if handlers[service] == nil {
-		handlers[service] = map[string]handler{}
-	}
-	handlers[service][action] = h
-}
-
 // credential scope: Credential=AKID/20260101/us-east-1/autoscaling/aws4_request
 var authRE = regexp.MustCompile(`^AWS4-HMAC-SHA256 Credential=([^/,\s]+)/(\d{8})/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request,\s*SignedHeaders=([a-z0-9;\-]+),\s*Signature=([0-9a-f]{64})$`)
 
@@ -125,7 +115,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 		return
 	}
 
-	h := handlers[r.Service][r.Action]
+	h := s.routes[r.Service][r.Action]
 	if h == nil {
 		s.writeError(w, r, errf("InvalidAction", 400, "The action %s is not valid for this web service.", r.Action))
 		return

@@ -114,6 +114,11 @@ type Sim struct {
 	instanceTypes   map[string]*InstanceType
 	activities      map[string]*Activity // by ID, for ActivityIds lookups
 
+	// routes and control are the API actions and control calls served
+	// (routes.go).
+	routes  map[string]map[string]handler
+	control []controlRoute
+
 	faults   faults
 	counters map[string]int // "service:Action" → calls received
 

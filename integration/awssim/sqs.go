@@ -19,16 +19,6 @@ import (
 // real time, as consumers do; timestamps use the simulated clock like the
 // events they carry.
 
-func init() {
-	register(svcSQS, "CreateQueue", (*Sim).sqsCreateQueue)
-	register(svcSQS, "GetQueueUrl", (*Sim).sqsGetQueueURL)
-	register(svcSQS, "GetQueueAttributes", (*Sim).sqsGetQueueAttributes)
-	register(svcSQS, "ReceiveMessage", (*Sim).sqsReceiveMessage)
-	register(svcSQS, "DeleteMessage", (*Sim).sqsDeleteMessage)
-	register(svcSQS, "SendMessage", (*Sim).sqsSendMessage)
-	register(svcSQS, "PurgeQueue", (*Sim).sqsPurgeQueue)
-}
-
 // sqsQueryCodes are the legacy query error codes the SDK reports through the
 // X-Amzn-Query-Error header (awsQueryCompatible).
 var sqsQueryCodes = map[string]string{

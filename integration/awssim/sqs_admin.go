@@ -8,10 +8,6 @@ import (
 // SQS queue management beyond what a consumer needs: SetQueueAttributes,
 // chiefly for the queue policy that lets EventBridge deliver.
 
-func init() {
-	register(svcSQS, "SetQueueAttributes", (*Sim).sqsSetQueueAttributes)
-}
-
 func (s *Sim) sqsSetQueueAttributes(r *request) (any, *APIError) {
 	var in struct {
 		QueueURL   string `json:"QueueUrl"`

@@ -9,13 +9,6 @@ import (
 // The rest of the SQS calls a consumer may make: DeleteMessageBatch,
 // ChangeMessageVisibility, ListQueues, DeleteQueue.
 
-func init() {
-	register(svcSQS, "DeleteMessageBatch", (*Sim).sqsDeleteMessageBatch)
-	register(svcSQS, "ChangeMessageVisibility", (*Sim).sqsChangeMessageVisibility)
-	register(svcSQS, "ListQueues", (*Sim).sqsListQueues)
-	register(svcSQS, "DeleteQueue", (*Sim).sqsDeleteQueue)
-}
-
 type sqsBatchFailure struct {
 	ID          string `json:"Id"`
 	Code        string `json:"Code"`
