@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -326,19 +327,20 @@ func (s *Sim) createAutoScalingGroup(r *request) (any, *APIError) {
 	if hasLT && (hasMixed || hasMixedName) {
 		return nil, validationError("Valid requests must contain either LaunchTemplate, LaunchConfigurationName, InstanceId or MixedInstancesPolicy parameter.")
 	}
-	if hasLT {
+	switch {
+	case hasLT:
 		spec, apiErr := s.checkLaunchTemplateLocked(spec)
 		if apiErr != nil {
 			return nil, apiErr
 		}
 		g.LaunchTemplate = &spec
-	} else if hasMixed || hasMixedName {
+	case hasMixed || hasMixedName:
 		m, apiErr := s.applyMixedParams(p, nil)
 		if apiErr != nil {
 			return nil, apiErr
 		}
 		g.Mixed = m
-	} else {
+	default:
 		return nil, validationError("Valid requests must contain either LaunchTemplate, LaunchConfigurationName, InstanceId or MixedInstancesPolicy parameter.")
 	}
 
@@ -1062,10 +1064,8 @@ func (s *Sim) describeScalingActivities(r *request) (any, *APIError) {
 		sort.SliceStable(list, func(i, j int) bool { return list[i].StartTime.After(list[j].StartTime) })
 	} else if name := p.Get("AutoScalingGroupName"); name != "" {
 		if g := s.groups[name]; g != nil {
-			list = make([]*Activity, len(g.Activities))
-			for i, a := range g.Activities {
-				list[len(list)-1-i] = a
-			}
+			list = slices.Clone(g.Activities)
+			slices.Reverse(list)
 		}
 	} else {
 		for _, g := range s.groups {
@@ -1143,16 +1143,15 @@ func (s *Sim) putScalingPolicy(r *request) (any, *APIError) {
 	default:
 		return nil, validationError("Invalid policy type %s", pol.Type)
 	}
-	if n, _, apiErr := qInt(p, "ScalingAdjustment"); apiErr != nil {
+	n, _, apiErr := qInt(p, "ScalingAdjustment")
+	if apiErr != nil {
 		return nil, apiErr
-	} else {
-		pol.ScalingAdjustment = n
 	}
-	if n, _, apiErr := qInt(p, "Cooldown"); apiErr != nil {
+	pol.ScalingAdjustment = n
+	if n, _, apiErr = qInt(p, "Cooldown"); apiErr != nil {
 		return nil, apiErr
-	} else {
-		pol.Cooldown = n
 	}
+	pol.Cooldown = n
 	if v, ok := qBool(p, "Enabled"); ok {
 		pol.Enabled = v
 	}
@@ -1309,7 +1308,7 @@ func (s *Sim) launchInstances(r *request) (any, *APIError) {
 			}
 		}
 	}
-	az := ""
+	var az string
 	switch {
 	case len(azs)+len(subnets) > 1 && !(len(subnets) == 1 && len(azs) == 0):
 		return nil, validationError("Only one Availability Zone or subnet can be specified per LaunchInstances request.")

@@ -190,7 +190,7 @@ func (s *Sim) writeResult(w http.ResponseWriter, r *request, result any) {
 		}
 		b, err := json.Marshal(result)
 		if err != nil {
-			http.Error(w, err.Error(), 500)
+			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
 		_, _ = w.Write(b)
@@ -203,7 +203,7 @@ func (s *Sim) writeResult(w http.ResponseWriter, r *request, result any) {
 func writeQueryResult(w http.ResponseWriter, r *request, result any) {
 	inner, err := innerXML(result)
 	if err != nil {
-		http.Error(w, err.Error(), 500)
+		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "text/xml")
@@ -217,7 +217,7 @@ func writeQueryResult(w http.ResponseWriter, r *request, result any) {
 func writeEC2Result(w http.ResponseWriter, r *request, result any) {
 	inner, err := innerXML(result)
 	if err != nil {
-		http.Error(w, err.Error(), 500)
+		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
