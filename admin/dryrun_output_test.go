@@ -26,11 +26,11 @@ func TestDryRunPrintsTheRealRunsSnippetAndPolicy(t *testing.T) {
 	if dry.code != 0 {
 		t.Fatalf("dry run exit %d:\n%s\n%s", dry.code, dry.stdout, dry.stderr)
 	}
-	real := runCLI(t, cfg, setupArgs()...)
-	if real.code != 0 {
-		t.Fatalf("setup exit %d:\n%s\n%s", real.code, real.stdout, real.stderr)
+	applied := runCLI(t, cfg, setupArgs()...)
+	if applied.code != 0 {
+		t.Fatalf("setup exit %d:\n%s\n%s", applied.code, applied.stdout, applied.stderr)
 	}
-	got, want := result(t, dry.stdout), result(t, real.stdout)
+	got, want := result(t, dry.stdout), result(t, applied.stdout)
 	if got != want {
 		t.Errorf("dry run prints\n%s\nthe real run\n%s", got, want)
 	}

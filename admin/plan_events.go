@@ -52,8 +52,8 @@ var ruleNameUnsafe = regexp.MustCompile(`[^.\-_A-Za-z0-9]`)
 // ruleName derives a valid rule name (64 characters of [.-_A-Za-z0-9]).
 func ruleName(group, suffix string) string {
 	base := ruleNameUnsafe.ReplaceAllString(group, "-")
-	if max := 64 - len(suffix) - 1; len(base) > max {
-		base = base[:max]
+	if limit := 64 - len(suffix) - 1; len(base) > limit {
+		base = base[:limit]
 	}
 	return base + "-" + suffix
 }
@@ -109,8 +109,9 @@ func ruleARN(queueARN, rule string) string {
 }
 
 func (p *Plan) ruleARNs(queueARN string) []string {
-	var out []string
-	for _, r := range rulesFor(p.Spec.Name) {
+	rules := rulesFor(p.Spec.Name)
+	out := make([]string, 0, len(rules))
+	for _, r := range rules {
 		out = append(out, ruleARN(queueARN, r.Name))
 	}
 	return out
@@ -151,7 +152,7 @@ func (p *Plan) planQueue(ctx context.Context) error {
 			return p.readQueueARN(ctx, st)
 		})
 		p.add(OpUpdate, "policy of "+res, "allow EventBridge rules "+strings.Join(ruleNames(p.Spec.Name), ", ")+" to send", setPolicy)
-		return nil
+		return nil //nolint:nilerr // no such queue (other errors returned above): the plan creates it
 	}
 	p.state.queueURL = deref(got.QueueUrl)
 	attrs, err := p.clients.SQS.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
@@ -183,8 +184,9 @@ func (p *Plan) readQueueARN(ctx context.Context, st *applyState) error {
 }
 
 func ruleNames(group string) []string {
-	var out []string
-	for _, r := range rulesFor(group) {
+	rules := rulesFor(group)
+	out := make([]string, 0, len(rules))
+	for _, r := range rules {
 		out = append(out, r.Name)
 	}
 	return out

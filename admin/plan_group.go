@@ -43,7 +43,7 @@ func (p *Plan) groupSummary() string {
 }
 
 func (p *Plan) tagPairs() []string {
-	var out []string
+	out := make([]string, 0, len(p.Spec.Tags))
 	for _, k := range sortedKeys(p.Spec.Tags) {
 		out = append(out, k+"="+p.Spec.Tags[k])
 	}

@@ -117,7 +117,7 @@ func (p *Plan) planTemplate(ctx context.Context) error {
 			st.templateVersion = strconv.FormatInt(deref(res.LaunchTemplate.LatestVersionNumber), 10)
 			return nil
 		})
-		return nil
+		return nil //nolint:nilerr // no such template (other errors returned above): the plan creates it
 	}
 	lt := out.LaunchTemplates[0]
 	id := deref(lt.LaunchTemplateId)

@@ -36,7 +36,7 @@ func (l *listFlag) Set(v string) error {
 type tagFlag map[string]string
 
 func (t tagFlag) String() string {
-	var out []string
+	out := make([]string, 0, len(t))
 	for _, k := range sortedKeys(t) {
 		out = append(out, k+"="+t[k])
 	}
@@ -175,7 +175,7 @@ func configValues(v any) []string {
 		}
 		return out
 	case map[string]any:
-		var out []string
+		out := make([]string, 0, len(v))
 		for k, x := range v {
 			out = append(out, k+"="+fmt.Sprint(x))
 		}

@@ -296,7 +296,7 @@ func TestSetupConfigFile(t *testing.T) {
 	_, cfg := newSim(t)
 	dir := t.TempDir()
 	tomlPath, jsonPath := filepath.Join(dir, "setup.toml"), filepath.Join(dir, "setup.json")
-	os.WriteFile(tomlPath, []byte(`
+	writeFile(t, tomlPath, `
 name = "runners"
 ami = "`+awssim.ImageLinuxAMD64+`"
 instance_types = ["t3.micro", "t3a.micro", "m5.large"]
@@ -305,17 +305,17 @@ max-size = 10
 on_demand_base = 1
 interruption_queue = "runners-events"
 tag = { team = "ci" }
-`), 0o600)
-	os.WriteFile(jsonPath, []byte(`{"name":"runners","ami":"`+awssim.ImageLinuxAMD64+`","instance-types":"t3.micro,t3a.micro,m5.large",
+`)
+	writeFile(t, jsonPath, `{"name":"runners","ami":"`+awssim.ImageLinuxAMD64+`","instance-types":"t3.micro,t3a.micro,m5.large",
 "subnets":["subnet-00000000000000001","subnet-00000000000000002","subnet-00000000000000003"],"max_size":3,"on_demand_base":1,
-"interruption_queue":"runners-events","tag":["team=ci"]}`), 0o600)
+"interruption_queue":"runners-events","tag":["team=ci"]}`)
 	want := runCLI(t, cfg, setupArgs("--dry-run")...)
 	fromTOML := runCLI(t, cfg, "setup", "--dry-run", "--config", tomlPath)
 	fromJSON := runCLI(t, cfg, "setup", "--dry-run", "--config", jsonPath, "--max-size", "10")
 	if fromTOML.stdout != want.stdout || fromJSON.stdout != want.stdout {
 		t.Fatalf("config file plans differ from flags:\nflags:\n%s\ntoml (%s):\n%s\njson (%s):\n%s", want.stdout, fromTOML.stderr, fromTOML.stdout, fromJSON.stderr, fromJSON.stdout)
 	}
-	os.WriteFile(jsonPath, []byte(`{"nmae":"x"}`), 0o600)
+	writeFile(t, jsonPath, `{"nmae":"x"}`)
 	if r := runCLI(t, cfg, "setup", "--config", jsonPath); r.code != admin.ExitUsage || !strings.Contains(r.stderr, `unknown key "nmae"`) {
 		t.Fatalf("unknown key: %d %s", r.code, r.stderr)
 	}
@@ -329,5 +329,13 @@ func TestSetupWindowsSnippet(t *testing.T) {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("windows snippet lacks %q:\n%s", want, r.stdout)
 		}
+	}
+}
+
+// writeFile writes a test's config file (0600, like a real one).
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
 	}
 }

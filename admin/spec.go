@@ -146,7 +146,8 @@ func duplicates(list []string) []string {
 	seen := map[string]int{}
 	var dup []string
 	for _, v := range list {
-		if seen[v]++; seen[v] == 2 {
+		seen[v]++
+		if seen[v] == 2 {
 			dup = append(dup, v)
 		}
 	}

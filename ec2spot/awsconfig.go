@@ -113,7 +113,7 @@ func LoadAWSConfig(ctx context.Context, o AWSOptions) (aws.Config, error) {
 		defer cancel()
 		withIMDS, err := config.LoadDefaultConfig(imdsCtx, append(opts, config.WithEC2IMDSRegion())...)
 		if err != nil {
-			return aws.Config{}, fmt.Errorf("%w (instance metadata: %v)", ErrNoRegion, err)
+			return aws.Config{}, fmt.Errorf("%w (instance metadata: %w)", ErrNoRegion, err)
 		}
 		if withIMDS.Region == "" {
 			return aws.Config{}, ErrNoRegion

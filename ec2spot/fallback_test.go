@@ -147,7 +147,7 @@ func TestFallbackNeedsEvidence(t *testing.T) {
 	}{
 		{
 			name: "Launch process suspended",
-			setup: func(t *testing.T, s *awssim.Sim) {
+			setup: func(t *testing.T, _ *awssim.Sim) {
 				_, err := operator(t).SuspendProcesses(testCtx(t), &autoscaling.SuspendProcessesInput{
 					AutoScalingGroupName: aws.String("runners"), ScalingProcesses: []string{"Launch"}})
 				if err != nil {
@@ -158,7 +158,7 @@ func TestFallbackNeedsEvidence(t *testing.T) {
 		},
 		{
 			name: "scaling activities denied",
-			setup: func(t *testing.T, s *awssim.Sim) {
+			setup: func(_ *testing.T, s *awssim.Sim) {
 				for _, typ := range defaultTypes {
 					s.SetPoolCapacity(typ, "", awssim.Spot, 0)
 				}

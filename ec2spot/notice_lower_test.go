@@ -20,6 +20,8 @@ import (
 // service, its Group and Spot over a recording client, and the simulator
 // frozen (time moves only by Advance) so a noticed instance stays in
 // service while the plugin looks.
+//
+//nolint:gocritic // tooManyResultsChecker: a fixture handing back every part the tests inspect
 func noticeGroup(t *testing.T, spec awssim.GroupSpec) (*awssim.Sim, *Group, *Spot, *recordingASG, *syncBuffer, []string) {
 	t.Helper()
 	s := fastSim(t, awssim.Options{})

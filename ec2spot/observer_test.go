@@ -22,11 +22,11 @@ func (r *recorder) add(format string, args ...any) {
 	r.events = append(r.events, fmt.Sprintf(format, args...))
 }
 
-func (r *recorder) SpotSignal(k SignalKind, source string)     { r.add("signal %s %s", k, source) }
-func (r *recorder) FallbackPhase(phase, switched string)       { r.add("phase %s %s", phase, switched) }
-func (r *recorder) LaunchFailure(c FailureClass, z, it string) { r.add("failure %s", c) }
-func (r *recorder) APIRequest(service, action, outcome string) {}
-func (r *recorder) LimiterWait(string, time.Duration)          {}
+func (r *recorder) SpotSignal(k SignalKind, source string)    { r.add("signal %s %s", k, source) }
+func (r *recorder) FallbackPhase(phase, switched string)      { r.add("phase %s %s", phase, switched) }
+func (r *recorder) LaunchFailure(c FailureClass, _, _ string) { r.add("failure %s", c) }
+func (r *recorder) APIRequest(string, string, string)         {}
+func (r *recorder) LimiterWait(string, time.Duration)         {}
 
 func (r *recorder) count(prefix string) int {
 	r.mu.Lock()

@@ -109,7 +109,7 @@ func (e *PermissionError) Error() string {
 	fmt.Fprintf(&b, "missing IAM permissions: AWS denied %s to the runner manager's identity; grant them as in the IAM policy in the README (section \"IAM policy for the runner manager\"), scoped to auto scaling group %q and its instances",
 		strings.Join(e.Denied, ", "), e.Group)
 	if len(e.Unchecked) > 0 {
-		var u []string
+		u := make([]string, 0, len(e.Unchecked))
 		for _, a := range sortedActions(e.Unchecked) {
 			u = append(u, a+" ("+e.Unchecked[a]+")")
 		}

@@ -31,6 +31,10 @@ const (
 	maxConsumerBackoff = 30 * time.Second
 )
 
+// startConsumer runs the queue consumer until Stop, past the call that
+// starts it: its context is its own.
+//
+//nolint:contextcheck // outlives the caller's context by design; Stop ends it
 func (s *Spot) startConsumer() {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stopConsumer = cancel

@@ -133,7 +133,7 @@ func decryptPassword(key *rsa.PrivateKey, data string) (string, error) {
 	}
 	// The padding-oracle concern does not apply: the ciphertext comes from
 	// AWS over TLS, not from an attacker who sees the outcome.
-	//lint:ignore SA1019 EC2 encrypts Windows passwords with PKCS #1 v1.5; there is no other format.
+	//nolint:staticcheck // SA1019: EC2 encrypts Windows passwords with PKCS #1 v1.5; there is no other format.
 	plain, err := rsa.DecryptPKCS1v15(rand.Reader, key, ciphertext)
 	if err != nil {
 		return "", fmt.Errorf("decrypting the Windows password (is connector_config key_path the key pair the instance was launched with?): %w", err)

@@ -20,7 +20,7 @@ func TestDecryptWindowsPassword(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	//lint:ignore SA1019 EC2's format, see decryptPassword.
+	//nolint:staticcheck // SA1019: EC2's format, see decryptPassword.
 	ct, err := rsa.EncryptPKCS1v15(rand.Reader, &key.PublicKey, []byte("s3cret!"))
 	if err != nil {
 		t.Fatal(err)

@@ -245,7 +245,7 @@ func TestDistribution(t *testing.T) {
 		dir := t.TempDir()
 		bin := filepath.Join(dists["1.2.3"], filepath.FromSlash(releaserPlatformDir()), "plugin")
 		for range 2 { // the second run finds it installed and does nothing
-			cmd := exec.Command(bin, "bootstrap", stableRepo+":1")
+			cmd := exec.CommandContext(t.Context(), bin, "bootstrap", stableRepo+":1")
 			cmd.Env = append(os.Environ(), "FLEETING_PLUGIN_PATH="+dir, "FLEETING_PLUGIN_PKG_VERSION=1.2.3")
 			var stderr strings.Builder
 			cmd.Stderr = &stderr
@@ -358,11 +358,11 @@ func resolve(t *testing.T, plugin, repo, version string) {
 // an executable file.
 func wantPath(t *testing.T, path, repo, version string) {
 	t.Helper()
-	name := "plugin"
+	file := "plugin"
 	if runtime.GOOS == "windows" {
-		name = "plugin.exe"
+		file = "plugin.exe"
 	}
-	if want := filepath.Join(os.Getenv("FLEETING_PLUGIN_PATH"), filepath.FromSlash(repo), version, name); path != want {
+	if want := filepath.Join(os.Getenv("FLEETING_PLUGIN_PATH"), filepath.FromSlash(repo), version, file); path != want {
 		t.Fatalf("resolved %s, want %s", path, want)
 	}
 	info, err := os.Stat(path)

@@ -63,7 +63,7 @@ func startRegistry(t *testing.T) *testRegistry {
 	listener := r.srv.Listener.Addr().String()
 	orig := remote.DefaultTransport
 	remote.DefaultTransport = &http.Transport{
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		DialContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
 			if host, _, _ := net.SplitHostPort(addr); host != registryHost {
 				return nil, fmt.Errorf("test registry transport: refusing to dial %s", addr)
 			}
@@ -87,7 +87,7 @@ type tools struct {
 func buildTools(t *testing.T, dir string, reg *testRegistry) *tools {
 	t.Helper()
 	bin := filepath.Join(dir, "fleetingcli")
-	if b, err := exec.Command("go", "build", "-o", bin, "./internal/fleetingcli").CombinedOutput(); err != nil {
+	if b, err := exec.CommandContext(t.Context(), "go", "build", "-o", bin, "./internal/fleetingcli").CombinedOutput(); err != nil {
 		t.Fatalf("build fleetingcli: %v\n%s", err, b)
 	}
 	return &tools{bin: bin, listener: reg.srv.Listener.Addr().String()}
@@ -95,10 +95,10 @@ func buildTools(t *testing.T, dir string, reg *testRegistry) *tools {
 
 func (c *tools) run(args ...string) (string, error) {
 	var stdout, stderr strings.Builder
-	cmd := exec.Command(c.bin, append([]string{"-listener", c.listener}, args...)...)
+	cmd := exec.CommandContext(context.Background(), c.bin, append([]string{"-listener", c.listener}, args...)...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return stdout.String(), fmt.Errorf("%v: %s", err, strings.TrimSpace(stderr.String()))
+		return stdout.String(), fmt.Errorf("%w: %s", err, strings.TrimSpace(stderr.String()))
 	}
 	return strings.TrimSpace(stdout.String()), nil
 }
@@ -158,7 +158,7 @@ func buildDist(t *testing.T, root, version string) string {
 	platform := releaserPlatformDir()
 	dist := filepath.Join(root, version)
 	out := filepath.Join(dist, filepath.FromSlash(platform), "plugin")
-	cmd := exec.Command("go", "build",
+	cmd := exec.CommandContext(t.Context(), "go", "build",
 		"-ldflags", "-s -w -X main.version="+version+" -X main.revision=e2etest -X main.buildDate=2026-01-02T03:04:05Z",
 		"-o", out, "../cmd/fleeting-plugin-ec2spot")
 	if b, err := cmd.CombinedOutput(); err != nil {
@@ -170,7 +170,7 @@ func buildDist(t *testing.T, root, version string) string {
 // pluginVersion runs `<bin> version` and returns the Version: line.
 func pluginVersion(t *testing.T, bin string) string {
 	t.Helper()
-	out, err := exec.Command(bin, "version").CombinedOutput()
+	out, err := exec.CommandContext(t.Context(), bin, "version").CombinedOutput()
 	if err != nil {
 		t.Fatalf("%s version: %v\n%s", bin, err, out)
 	}

@@ -21,8 +21,9 @@ type Server struct {
 // Listen binds addr (host:port) and serves m's registry there. The error
 // names the plugin_config key and the address, so a port another process
 // holds is obvious from the runner log.
-func Listen(addr string, m *Metrics) (*Server, error) {
-	ln, err := net.Listen("tcp", addr)
+func Listen(ctx context.Context, addr string, m *Metrics) (*Server, error) {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("plugin_config metrics_listen %q: %w (another process, or another runner's plugin, listens there: give each plugin process its own address)", addr, err)
 	}

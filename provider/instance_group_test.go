@@ -45,7 +45,7 @@ func TestInitFailuresSayWhatToDo(t *testing.T) {
 	}{
 		{"missing group", map[string]any{"name": "runnres"}, nil,
 			[]string{`auto scaling group "runnres" not found in region us-east-1: check plugin_config name and region`}},
-		{"access denied", map[string]any{"name": "runners"}, func(t *testing.T) {
+		{"access denied", map[string]any{"name": "runners"}, func(*testing.T) {
 			s.InjectFault(awssim.Fault{Service: "autoscaling", Action: "DescribeAutoScalingGroups", Code: "AccessDenied", Status: 403, Message: "not authorized", Count: 1})
 		}, []string{"access denied calling autoscaling:DescribeAutoScalingGroups: grant this action to the runner manager's IAM identity"}},
 		{"no region", map[string]any{"name": "runners"}, func(t *testing.T) {

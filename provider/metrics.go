@@ -37,7 +37,7 @@ func (g *InstanceGroup) serveMetrics(ctx context.Context, cfg Config) error {
 	if g.metrics == nil {
 		return nil
 	}
-	srv, err := metrics.Listen(cfg.MetricsListen, g.metrics)
+	srv, err := metrics.Listen(ctx, cfg.MetricsListen, g.metrics)
 	if err != nil {
 		return err
 	}

@@ -19,7 +19,11 @@ import (
 // scrape reads the plugin's /metrics over HTTP, as Prometheus would.
 func scrape(t *testing.T, addr string) map[string]*dto.MetricFamily {
 	t.Helper()
-	resp, err := http.Get("http://" + addr + "/metrics")
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+addr+"/metrics", http.NoBody)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("scraping metrics: %v", err)
 	}
@@ -144,7 +148,12 @@ func TestMetricsMatchTheSimulator(t *testing.T) {
 	if err := p.Shutdown(testCtx(t)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := http.Get("http://" + addr + "/metrics"); err == nil {
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+addr+"/metrics", http.NoBody)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
 		t.Error("metrics still served after Shutdown")
 	}
 }
@@ -177,7 +186,8 @@ func TestMetricsCountLaunchFailures(t *testing.T) {
 func TestMetricsListenTakenFailsInit(t *testing.T) {
 	t.Parallel()
 	s := fastSim(t, awssim.Options{})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	var lc net.ListenConfig
+	ln, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +206,11 @@ func TestMetricsOffServesNothing(t *testing.T) {
 	t.Parallel()
 	s := fastSim(t, awssim.Options{})
 	p, _ := initPlugin(t, s, awssim.GroupSpec{}, provider.Settings{})
-	defer p.Shutdown(testCtx(t))
+	defer func() {
+		if err := p.Shutdown(testCtx(t)); err != nil {
+			t.Error(err)
+		}
+	}()
 	if p.MetricsAddr() != "" || p.metrics != nil {
 		t.Errorf("metrics served at %q without metrics_listen", p.MetricsAddr())
 	}

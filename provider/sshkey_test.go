@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 
@@ -27,7 +28,7 @@ func TestProcessKeyIsOneOpenSSHEd25519Key(t *testing.T) {
 	if err != nil {
 		t.Fatalf("authorized key: %v", err)
 	}
-	if pub.Type() != ssh.KeyAlgoED25519 || string(pub.Marshal()) != string(signer.PublicKey().Marshal()) {
+	if pub.Type() != ssh.KeyAlgoED25519 || !bytes.Equal(pub.Marshal(), signer.PublicKey().Marshal()) {
 		t.Fatal("public key does not match the private key")
 	}
 	// SendSSHPublicKey accepts 80 to 4096 characters.

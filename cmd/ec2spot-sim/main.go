@@ -45,18 +45,22 @@ func main() {
 		fmt.Fprintln(os.Stderr, "ec2spot-sim:", err)
 		os.Exit(1)
 	}
-	defer sim.Close()
+	// os.Exit skips deferred calls: every exit closes the simulator
+	// (its instances' SSH hosts) itself.
+	fail := func(msg ...any) {
+		fmt.Fprintln(os.Stderr, msg...)
+		sim.Close()
+		os.Exit(1)
+	}
 
 	if *keyName != "" {
 		pem, err := sim.CreateKeyPair(*keyName)
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "ec2spot-sim: create key pair:", err)
-			os.Exit(1)
+			fail("ec2spot-sim: create key pair:", err)
 		}
 		path := *keyName + ".pem"
 		if err := os.WriteFile(path, pem, 0o600); err != nil {
-			fmt.Fprintln(os.Stderr, "ec2spot-sim:", err)
-			os.Exit(1)
+			fail("ec2spot-sim:", err)
 		}
 		fmt.Printf("key pair %q private key written to %s\n", *keyName, path)
 	}
@@ -69,8 +73,7 @@ func main() {
 			KeyName:       *keyName,
 		})
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "ec2spot-sim: create group:", err)
-			os.Exit(1)
+			fail("ec2spot-sim: create group:", err)
 		}
 		fmt.Printf("group %q created (MaxSize %d, spot above %d on-demand)\n", *groupName, *maxSize, *onDemandBase)
 	}
@@ -80,4 +83,5 @@ func main() {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	<-sig
+	sim.Close()
 }

@@ -18,7 +18,7 @@ func TestUsageExportsServeEveryAWSClient(t *testing.T) {
 		}
 	}
 	script := strings.Join(exports, "\n") + "\nenv\n"
-	cmd := exec.Command("sh", "-c", script)
+	cmd := exec.CommandContext(t.Context(), "sh", "-c", script)
 	cmd.Env = []string{"PATH=/usr/bin:/bin"}
 	env, err := cmd.Output()
 	if err != nil {

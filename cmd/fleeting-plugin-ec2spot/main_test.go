@@ -32,10 +32,10 @@ var (
 	binDir      string
 	builtPlugin = sync.OnceValues(func() (string, error) {
 		bin := filepath.Join(binDir, "fleeting-plugin-ec2spot")
-		cmd := exec.Command("go", "build", "-o", bin,
+		cmd := exec.CommandContext(context.Background(), "go", "build", "-o", bin,
 			"-ldflags", "-X main.version=1.2.3-test -X main.revision=abc1234 -X main.buildDate=2026-01-02T03:04:05Z", ".")
 		if out, err := cmd.CombinedOutput(); err != nil {
-			return "", fmt.Errorf("go build: %v\n%s", err, out)
+			return "", fmt.Errorf("go build: %w\n%s", err, out)
 		}
 		return bin, nil
 	})
@@ -60,7 +60,7 @@ func TestBinary(t *testing.T) {
 	bin := buildPlugin(t)
 
 	t.Run("version", func(t *testing.T) {
-		out, err := exec.Command(bin, "version").CombinedOutput()
+		out, err := exec.CommandContext(t.Context(), bin, "version").CombinedOutput()
 		if err != nil {
 			t.Fatalf("version: %v\n%s", err, out)
 		}
@@ -86,13 +86,14 @@ func TestBinary(t *testing.T) {
 			{nil, 2, false, []string{"the runner starts it"}},
 			{[]string{"frobnicate"}, 2, false, []string{`unknown command "frobnicate"`}},
 		} {
-			cmd := exec.Command(bin, tc.args...)
+			cmd := exec.CommandContext(t.Context(), bin, tc.args...)
 			cmd.Env = []string{"PATH=/usr/bin:/bin"} // no go-plugin cookie: a person at a terminal
 			var stdout, stderr strings.Builder
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			err := cmd.Run()
 			code := 0
-			if ee, ok := err.(*exec.ExitError); ok {
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
 				code = ee.ExitCode()
 			} else if err != nil {
 				t.Fatal(err)

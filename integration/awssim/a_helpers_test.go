@@ -65,7 +65,7 @@ func aEC2(s *awssim.Sim) *ec2.Client {
 // aCtx bounds a test's calls: generous, it only stops a hung test (a
 // loaded machine running -race is slow, not broken).
 func aCtx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	t.Cleanup(cancel)
 	return ctx
 }

@@ -1,7 +1,6 @@
 package awssim
 
 import (
-	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
@@ -59,7 +58,7 @@ func (s *Sim) checkSignature(hr *http.Request, body []byte, m []string) *APIErro
 func resign(hr *http.Request, body []byte, m []string, secret string, t time.Time) (string, error) {
 	u := *hr.URL
 	u.Scheme, u.Host = "http", hr.Host
-	req, err := http.NewRequest(hr.Method, u.String(), nil)
+	req, err := http.NewRequestWithContext(hr.Context(), hr.Method, u.String(), http.NoBody)
 	if err != nil {
 		return "", err
 	}
@@ -80,7 +79,7 @@ func resign(hr *http.Request, body []byte, m []string, secret string, t time.Tim
 		payloadHash = hex.EncodeToString(sum[:])
 	}
 	creds := aws.Credentials{AccessKeyID: m[1], SecretAccessKey: secret, SessionToken: hr.Header.Get("X-Amz-Security-Token")}
-	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, payloadHash, m[4], m[3], t); err != nil {
+	if err := v4.NewSigner().SignHTTP(hr.Context(), creds, req, payloadHash, m[4], m[3], t); err != nil {
 		return "", err
 	}
 	got := req.Header.Get("Authorization")

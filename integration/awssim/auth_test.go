@@ -21,13 +21,13 @@ func TestAuthUnsignedAndMalformed(t *testing.T) {
 	_, err := autoscaling.NewFromConfig(cfg).DescribeAutoScalingGroups(aCtx(t), &autoscaling.DescribeAutoScalingGroupsInput{})
 	aAPIError(t, err, "MissingAuthenticationToken", "Request is missing Authentication Token")
 
-	req, _ := http.NewRequest("POST", s.URL(), strings.NewReader("Action=DescribeAutoScalingGroups&Version=2011-01-01"))
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, s.URL(), strings.NewReader("Action=DescribeAutoScalingGroups&Version=2011-01-01"))
 	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=garbage")
 	resp, err := http.DefaultClient.Do(req)
 	aNoErr(t, err)
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 403 || !strings.Contains(string(body), "<Code>IncompleteSignature</Code>") {
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "<Code>IncompleteSignature</Code>") {
 		t.Fatalf("garbled header: %d %s", resp.StatusCode, body)
 	}
 	// Any well-formed signature is accepted without configured credentials.

@@ -30,16 +30,16 @@ type xmlASGInstanceDetails struct {
 }
 
 // managedLocked returns the group instance id, or nil.
-func (s *Sim) managedLocked(id string) (*Instance, *Group) {
+func (s *Sim) managedLocked(id string) *Instance {
 	inst := s.instances[id]
 	if inst == nil {
-		return nil, nil
+		return nil
 	}
 	g := s.groups[inst.Group]
 	if g == nil || g.members[id] == nil || inst.Lifecycle == "Detached" {
-		return nil, nil
+		return nil
 	}
-	return inst, g
+	return inst
 }
 
 func (s *Sim) describeAutoScalingInstances(r *request) (any, *APIError) {
@@ -59,7 +59,7 @@ func (s *Sim) describeAutoScalingInstances(r *request) (any, *APIError) {
 			return nil, validationError("The number of instance IDs must not exceed 50.")
 		}
 		for _, id := range ids {
-			if inst, _ := s.managedLocked(id); inst != nil {
+			if inst := s.managedLocked(id); inst != nil {
 				insts = append(insts, inst)
 			}
 		}
@@ -110,7 +110,7 @@ func (s *Sim) setInstanceHealth(r *request) (any, *APIError) {
 	if status != "Healthy" && status != "Unhealthy" {
 		return nil, validationError("Valid values for HealthStatus are: Healthy, Unhealthy.")
 	}
-	inst, _ := s.managedLocked(id)
+	inst := s.managedLocked(id)
 	if inst == nil {
 		return nil, validationError("Instance Id not found - No managed instance found for instance ID: %s", id)
 	}

@@ -55,7 +55,7 @@ func newBClientsFor(sim *awssim.Sim) *bClients {
 
 // bCtx bounds a test's calls: generous, it only stops a hung test.
 func bCtx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	t.Cleanup(cancel)
 	return ctx
 }

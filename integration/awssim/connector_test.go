@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/pem"
+	"errors"
 	"testing"
 	"time"
 
@@ -59,7 +60,8 @@ func TestFleetingConnector(t *testing.T) {
 	}
 	var stderr bytes.Buffer
 	err = connector.Run(ctx, info, connector.ConnectorOptions{RunOptions: connector.RunOptions{Command: "echo bad >&2; exit 7", Stderr: &stderr}})
-	if exitErr, ok := err.(*connector.ExitError); !ok || exitErr.ExitCode() != 7 || stderr.String() != "bad\n" {
+	var exitErr *connector.ExitError
+	if !errors.As(err, &exitErr) || exitErr.ExitCode() != 7 || stderr.String() != "bad\n" {
 		t.Fatalf("failing command: %v (%T), stderr %q", err, err, stderr.String())
 	}
 }

@@ -296,7 +296,7 @@ var coreControlRoutes = []controlRoute{
 			Capacity     int     `json:"capacity"`
 			SpotPrice    float64 `json:"spot_price,omitempty"`
 		}
-		out := []row{}
+		out := make([]row, 0, len(s.pools))
 		for k, p := range s.pools {
 			out = append(out, row{k.InstanceType, k.AZ, k.Market, p.Capacity, p.SpotPrice})
 		}

@@ -23,7 +23,7 @@ func aControl(t *testing.T, s *awssim.Sim, method, path string, body any, wantSt
 		b, _ := json.Marshal(body)
 		rd = bytes.NewReader(b)
 	}
-	req, _ := http.NewRequest(method, s.URL()+path, rd)
+	req, _ := http.NewRequestWithContext(t.Context(), method, s.URL()+path, rd)
 	resp, err := http.DefaultClient.Do(req)
 	aNoErr(t, err)
 	defer resp.Body.Close()
@@ -43,11 +43,11 @@ func TestClock(t *testing.T) {
 	time.Sleep(50 * time.Millisecond) // a clock rebased at the new speed would jump ≥ 50 s
 	real0, t0 := time.Now(), s.Now()
 	s.SetSpeed(1000)
-	jump, real := s.Now().Sub(t0), time.Since(real0)
+	jump, wall := s.Now().Sub(t0), time.Since(real0)
 	// At most 1000× the real time that passed (preemption under load
 	// included), plus a second.
-	if jump > 1000*real+time.Second {
-		t.Fatalf("SetSpeed jumped %v in %v of real time", jump, real)
+	if jump > 1000*wall+time.Second {
+		t.Fatalf("SetSpeed jumped %v in %v of real time", jump, wall)
 	}
 	time.Sleep(20 * time.Millisecond)
 	if d := s.Now().Sub(t0); d < 15*time.Second {

@@ -79,8 +79,9 @@ type ec2Filter struct {
 }
 
 func ec2Filters(p url.Values) []ec2Filter {
-	var out []ec2Filter
-	for _, n := range ec2Indexes(p, "Filter") {
+	indexes := ec2Indexes(p, "Filter")
+	out := make([]ec2Filter, 0, len(indexes))
+	for _, n := range indexes {
 		prefix := fmt.Sprintf("Filter.%d", n)
 		out = append(out, ec2Filter{Name: p.Get(prefix + ".Name"), Values: ec2List(p, prefix+".Value")})
 	}

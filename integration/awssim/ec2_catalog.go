@@ -97,7 +97,7 @@ type availabilityZoneXML struct {
 // describeAvailabilityZones lists the region's zones.
 func (s *Sim) describeAvailabilityZones(r *request) (any, *APIError) {
 	seen := map[string]bool{}
-	var zones []availabilityZoneXML
+	zones := make([]availabilityZoneXML, 0, len(s.zones))
 	for _, z := range s.zones {
 		seen[z.Name] = true
 		zones = append(zones, availabilityZoneXML{

@@ -92,14 +92,19 @@ func TestEventControlHTTP(t *testing.T) {
 	post := func(path string, body any) map[string]any {
 		t.Helper()
 		b, _ := json.Marshal(body)
-		resp, err := http.Post(c.sim.URL()+path, "application/json", bytes.NewReader(b))
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, c.sim.URL()+path, bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer resp.Body.Close()
 		var out map[string]any
 		_ = json.NewDecoder(resp.Body).Decode(&out)
-		if resp.StatusCode != 200 {
+		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("%s: %d %v", path, resp.StatusCode, out)
 		}
 		return out

@@ -15,6 +15,8 @@ import (
 )
 
 // runInstances launches n standalone instances and returns their ids.
+//
+//nolint:contextcheck // the calls' context derives from t (bCtx)
 func runInstances(t *testing.T, c *bClients, in *ec2.RunInstancesInput) []string {
 	t.Helper()
 	out, err := c.ec2.RunInstances(bCtx(t), in)

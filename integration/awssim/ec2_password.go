@@ -37,7 +37,7 @@ func (s *Sim) getPasswordData(r *request) (any, *APIError) {
 	if kp == nil || kp.rsaPublic == nil {
 		return out, nil // no RSA key to encrypt to: nothing retrievable
 	}
-	//lint:ignore SA1019 EC2 encrypts Windows passwords with PKCS #1 v1.5; clients decrypt it so
+	//nolint:staticcheck // SA1019: EC2 encrypts Windows passwords with PKCS #1 v1.5; clients decrypt it so
 	enc, err := rsa.EncryptPKCS1v15(rand.Reader, kp.rsaPublic, []byte(inst.Password))
 	if err != nil {
 		return nil, errf("InternalError", 500, "%v", err)

@@ -51,7 +51,7 @@ func TestEC2GetPasswordData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	//lint:ignore SA1019 decrypting as clients of GetPasswordData must
+	//nolint:staticcheck // SA1019: decrypting as clients of GetPasswordData must
 	plain, err := rsa.DecryptPKCS1v15(rand.Reader, priv, enc)
 	if err != nil {
 		t.Fatal(err)

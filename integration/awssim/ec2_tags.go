@@ -15,8 +15,9 @@ type ec2TagParam struct {
 }
 
 func tagParams(r *request) []ec2TagParam {
-	var out []ec2TagParam
-	for _, n := range ec2Indexes(r.Params, "Tag") {
+	indexes := ec2Indexes(r.Params, "Tag")
+	out := make([]ec2TagParam, 0, len(indexes))
+	for _, n := range indexes {
 		prefix := fmt.Sprintf("Tag.%d", n)
 		v, has := r.Params[prefix+".Value"]
 		t := ec2TagParam{Key: r.Params.Get(prefix + ".Key"), HasValue: has}

@@ -321,7 +321,7 @@ func (s *Sim) resolveLaunchTemplateLocked(spec LaunchTemplateSpec) (*LaunchTempl
 
 // version resolves "$Latest", "$Default" ("" too) or a version number.
 func (lt *LaunchTemplate) version(v string) (*LaunchTemplateData, *APIError) {
-	n := 0
+	var n int
 	switch v {
 	case "", "$Default":
 		n = lt.DefaultVersion

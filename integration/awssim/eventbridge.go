@@ -122,7 +122,7 @@ func parsePattern(src string) (map[string]any, error) {
 	}
 	var p map[string]any
 	if err := json.Unmarshal([]byte(src), &p); err != nil {
-		return nil, fmt.Errorf("the pattern is not a JSON object: %v", err)
+		return nil, fmt.Errorf("the pattern is not a JSON object: %w", err)
 	}
 	if err := checkPattern(p); err != nil {
 		return nil, err
@@ -365,8 +365,9 @@ func (s *Sim) ebListRuleNamesByTarget(r *request) (any, *APIError) {
 func (s *Sim) Rules() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var names []string
-	for _, rule := range s.sortedRulesLocked(func(*ebRule) bool { return true }) {
+	rules := s.sortedRulesLocked(func(*ebRule) bool { return true })
+	names := make([]string, 0, len(rules))
+	for _, rule := range rules {
 		names = append(names, rule.Name)
 	}
 	return names

@@ -57,7 +57,7 @@ func (s *Sim) queueByARNLocked(arn string) *Queue {
 // matchPattern applies EventBridge matching: every pattern key must match;
 // arrays match when any element matches the event value (or any element
 // of an event array).
-func matchPattern(pattern map[string]any, event map[string]any) bool {
+func matchPattern(pattern, event map[string]any) bool {
 	for k, want := range pattern {
 		got, present := event[k]
 		switch want := want.(type) {

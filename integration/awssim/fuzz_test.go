@@ -86,7 +86,7 @@ func FuzzAPIRequest(f *testing.F) {
 		case "sqs":
 			target = "AmazonSQS." + action
 		}
-		req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+		req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/", strings.NewReader(body))
 		now := time.Now().UTC()
 		req.Header.Set("X-Amz-Date", now.Format("20060102T150405Z"))
 		req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDFUZZ/"+now.Format("20060102")+"/us-east-1/"+service+

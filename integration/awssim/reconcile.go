@@ -1,6 +1,7 @@
 package awssim
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -33,6 +34,8 @@ const maxActivitiesPerGroup = 2000
 
 // Start creates a simulator and serves it on Options.Addr (default
 // 127.0.0.1:0, a free port).
+//
+//nolint:contextcheck // the simulator outlives its caller's context; Close ends it
 func Start(opts Options) (*Sim, error) {
 	opts = opts.withDefaults()
 	s := &Sim{
@@ -54,7 +57,8 @@ func Start(opts Options) (*Sim, error) {
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
-	ln, err := net.Listen("tcp", addr)
+	var lc net.ListenConfig
+	ln, err := lc.Listen(context.Background(), "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("awssim: listen %s: %w", addr, err)
 	}
@@ -540,7 +544,7 @@ func (s *Sim) choosePoolLocked(g *Group, st *groupStats, onlyAZ string, desired 
 		platform = img.Platform
 	}
 	for _, az := range azs {
-		c := s.pickInAZLocked(g, st, usable, az, market, dist, platform)
+		c := s.pickInAZLocked(st, usable, az, market, dist, platform)
 		if c == nil {
 			continue
 		}
@@ -578,7 +582,7 @@ func cmpOr[T comparable](a, b T) T {
 
 // pickInAZLocked applies the allocation strategy to the pools of one AZ
 // that have capacity (and, for spot, a price under the max price).
-func (s *Sim) pickInAZLocked(g *Group, st *groupStats, cands []candidate, az string, market Market, dist Distribution, platform string) *candidate {
+func (s *Sim) pickInAZLocked(st *groupStats, cands []candidate, az string, market Market, dist Distribution, platform string) *candidate {
 	type pool struct {
 		c     candidate
 		depth int // remaining capacity; unlimited = MaxInt32

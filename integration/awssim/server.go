@@ -180,7 +180,7 @@ func (s *Sim) writeResult(w http.ResponseWriter, r *request, result any) {
 		}
 		b, err := json.Marshal(result)
 		if err != nil {
-			http.Error(w, err.Error(), 500)
+			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
 		_, _ = w.Write(b)
@@ -193,7 +193,7 @@ func (s *Sim) writeResult(w http.ResponseWriter, r *request, result any) {
 func writeQueryResult(w http.ResponseWriter, r *request, result any) {
 	inner, err := innerXML(result)
 	if err != nil {
-		http.Error(w, err.Error(), 500)
+		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "text/xml")
@@ -207,7 +207,7 @@ func writeQueryResult(w http.ResponseWriter, r *request, result any) {
 func writeEC2Result(w http.ResponseWriter, r *request, result any) {
 	inner, err := innerXML(result)
 	if err != nil {
-		http.Error(w, err.Error(), 500)
+		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "text/xml;charset=UTF-8")

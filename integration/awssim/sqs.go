@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -261,7 +262,7 @@ func (s *Sim) sqsReceiveMessage(r *request) (any, *APIError) {
 	if visibility < 0 || visibility > 43200 {
 		return nil, sqsErr(r, "InvalidParameterValue", "Value %d for parameter VisibilityTimeout is invalid. Reason: Must be >= 0 and <= 43200, if provided.", visibility)
 	}
-	attrNames := append(in.AttributeNames, in.MessageSystemAttributeNames...)
+	attrNames := slices.Concat(in.AttributeNames, in.MessageSystemAttributeNames)
 
 	ctx := context.Background()
 	if r.http != nil {

@@ -68,7 +68,7 @@ func TestSQS(t *testing.T) {
 		// Not deleted: visible again after the 1 s visibility timeout.
 		recv, err = c.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 			QueueUrl: aws.String(url), WaitTimeSeconds: 5,
-			//lint:ignore SA1019 older consumers still send AttributeNames
+			//nolint:staticcheck // SA1019: older consumers still send AttributeNames
 			AttributeNames: []sqstypes.QueueAttributeName{"All"},
 		})
 		if err != nil || len(recv.Messages) != 1 || recv.Messages[0].Attributes["ApproximateReceiveCount"] != "2" {

@@ -179,7 +179,7 @@ func processesOf(bin string) []int {
 		if err != nil {
 			continue
 		}
-		if exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe")); err == nil && exe == bin {
+		if exe, err := os.Readlink(fmt.Sprintf("/proc/%s/exe", e.Name())); err == nil && exe == bin {
 			pids = append(pids, pid)
 		}
 	}
@@ -207,7 +207,7 @@ func rssMB(pid int) (float64, error) {
 // buildBinary builds a main package into dir.
 func buildBinary(dir, pkg, name string) (string, error) {
 	out := filepath.Join(dir, name)
-	cmd := exec.Command("go", "build", "-o", out, pkg)
+	cmd := exec.CommandContext(context.Background(), "go", "build", "-o", out, pkg)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
 		return "", fmt.Errorf("go build %s: %w", pkg, err)

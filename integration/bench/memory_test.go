@@ -81,7 +81,7 @@ func BenchmarkAllocsPerUpdate(b *testing.B) {
 			ctx := context.Background()
 			_, err := g.Init(ctx, hclog.NewNullLogger(), connectorSettings())
 			must(b, err)
-			defer g.Shutdown(ctx)
+			defer func() { must(b, g.Shutdown(ctx)) }()
 			asg := autoscaling.NewFromConfig(bareConfig(w.sim))
 
 			update := func() { must(b, g.Update(ctx, func(string, provider.State) {})) }

@@ -38,17 +38,19 @@ func BenchmarkWorkload(b *testing.B) {
 		must(b, err)
 		must(b, sim.CreateGroup(awssim.GroupSpec{Name: "work", MaxSize: workloadMaxGroup}))
 		var group provider.InstanceGroup
+		stop := func() {}
 		switch impl {
 		case "ours":
 			pointAt(sim)
 			p, err := startPlugin(w.pluginBin, map[string]any{"name": "work"})
 			must(b, err)
-			defer p.runner.Kill()
+			stop = p.runner.Kill
 			group = p.group
 		default:
 			group = &officiallike.Group{Name: "work", KeyBits: 2048, Config: bareConfig(sim)}
 		}
 		calls, err := runWorkload(sim, group)
+		stop()
 		sim.Close()
 		must(b, err)
 		total := 0

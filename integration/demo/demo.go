@@ -194,7 +194,7 @@ func repeat(ctx context.Context, cfg Config, name string, out io.Writer) (*Repea
 
 // runLine is a run's key figures, mode by mode.
 func runLine(sums []workload.Summary) string {
-	var parts []string
+	parts := make([]string, 0, len(sums))
 	for _, s := range sums {
 		parts = append(parts, fmt.Sprintf(" %s failed %d, after notice %d, p95 %s, cost/job $%.5f, calls/job %.1f",
 			s.Mode, s.FailedTotal(), s.StartedAfterNotice, workload.FormatDuration(s.P95), s.CostPerDone, s.CallsPerJob))
@@ -366,7 +366,7 @@ func writeInstances(out io.Writer, r *workload.Result) {
 			states[k][s.State] = true
 		}
 	}
-	var keys []string
+	keys := make([]string, 0, len(counts))
 	for k := range counts {
 		keys = append(keys, k)
 	}
@@ -374,7 +374,7 @@ func writeInstances(out io.Writer, r *workload.Result) {
 	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  MARKET\tTYPE\tAZ\tINSTANCES\tSTATES")
 	for _, k := range keys {
-		var ss []string
+		ss := make([]string, 0, len(states[k]))
 		for s := range states[k] {
 			ss = append(ss, s)
 		}
@@ -385,14 +385,14 @@ func writeInstances(out io.Writer, r *workload.Result) {
 }
 
 func writeCalls(out io.Writer, r *workload.Result) {
-	var keys []string
+	keys := make([]string, 0, len(r.Calls))
 	total := 0
 	for k, v := range r.Calls {
 		keys = append(keys, k)
 		total += v
 	}
 	sort.Strings(keys)
-	var parts []string
+	parts := make([]string, 0, len(keys))
 	for _, k := range keys {
 		parts = append(parts, fmt.Sprintf("%s %d", k, r.Calls[k]))
 	}

@@ -22,7 +22,8 @@ import (
 // The demo's plugin serves its metrics while the demo runs; what a scrape
 // shows never exceeds what the simulator counted by the end of the run.
 func TestDemoServesMetrics(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	var lc net.ListenConfig
+	ln, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,11 +37,15 @@ func TestDemoServesMetrics(t *testing.T) {
 		last string
 		wg   sync.WaitGroup
 	)
+	scrape, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics", http.NoBody)
+	if err != nil {
+		t.Fatal(err)
+	}
 	wg.Add(1)
 	go func() { // scrape as Prometheus would, until the run ends
 		defer wg.Done()
 		for ctx.Err() == nil {
-			if resp, err := http.Get("http://" + addr + "/metrics"); err == nil {
+			if resp, err := http.DefaultClient.Do(scrape.Clone(ctx)); err == nil {
 				b, _ := io.ReadAll(resp.Body)
 				resp.Body.Close()
 				if resp.StatusCode == http.StatusOK {

@@ -30,7 +30,7 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	pluginBin = filepath.Join(dir, "fleeting-plugin-ec2spot")
-	build := exec.Command("go", "build", "-o", pluginBin, "../../cmd/fleeting-plugin-ec2spot")
+	build := exec.CommandContext(context.Background(), "go", "build", "-o", pluginBin, "../../cmd/fleeting-plugin-ec2spot")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		panic(err)
@@ -54,7 +54,8 @@ var envMu sync.Mutex
 
 func newRig(t *testing.T, cfg driver.Config) *rig {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	var lc net.ListenConfig
+	l, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +75,7 @@ func newRig(t *testing.T, cfg driver.Config) *rig {
 		"AWS_ENDPOINT_URL": sim.URL(), "AWS_ACCESS_KEY_ID": "AKIATEST0000000000", "AWS_SECRET_ACCESS_KEY": "x",
 		"AWS_EC2_METADATA_DISABLED": "true",
 	} {
-		os.Setenv(k, v)
+		os.Setenv(k, v) //nolint:usetesting // the rigs run in parallel (t.Setenv refuses that); envMu orders them
 	}
 	runner, err := fleeting.RunPlugin(pluginBin, conf, fleeting.WithPluginLogger(hclog.NewNullLogger()))
 	envMu.Unlock()

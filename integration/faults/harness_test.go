@@ -59,7 +59,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	pluginBin = filepath.Join(dir, "fleeting-plugin-ec2spot")
-	build := exec.Command("go", "build", "-o", pluginBin, "../../cmd/fleeting-plugin-ec2spot")
+	build := exec.CommandContext(context.Background(), "go", "build", "-o", pluginBin, "../../cmd/fleeting-plugin-ec2spot")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building the plugin:", err)

@@ -355,7 +355,10 @@ func (w *world) exec(kind string) {
 		w.sim.Advance(d)
 		w.note("time passes: %s simulated", d)
 	case "advance-long":
-		for tries := 0; tries < 8 && w.event("hook-continue"); tries++ {
+		for range 8 {
+			if !w.event("hook-continue") {
+				break
+			}
 		}
 		w.sim.Advance(11 * time.Minute)
 		w.note("time passes: 11m simulated")

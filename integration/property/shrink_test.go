@@ -26,12 +26,12 @@ func shrinkReport(t *testing.T, seed uint64, ops []op, violations []violation) s
 			continue
 		}
 		done[v.class] = true
-		min := shrink(t, seed, ops, v.class)
-		fmt.Fprintf(&b, "seed %d, %s (%s), minimal %d of %d steps:\n", seed, v.class, classPath(v.class), len(min), len(ops))
-		for i, o := range min {
+		minimal := shrink(t, seed, ops, v.class)
+		fmt.Fprintf(&b, "seed %d, %s (%s), minimal %d of %d steps:\n", seed, v.class, classPath(v.class), len(minimal), len(ops))
+		for i, o := range minimal {
 			fmt.Fprintf(&b, "  %2d. %s\n", i+1, o)
 		}
-		fmt.Fprintf(&b, "  replay: PROPERTY_SEED=%d PROPERTY_RUNS=1 PROPERTY_PLAN='%s'\n", seed, planString(min))
+		fmt.Fprintf(&b, "  replay: PROPERTY_SEED=%d PROPERTY_RUNS=1 PROPERTY_PLAN='%s'\n", seed, planString(minimal))
 	}
 	return b.String()
 }

@@ -137,7 +137,7 @@ func Start(addrs []string, opts Options) (*Host, error) {
 		if p == "0" && port != "" {
 			p = port
 		}
-		l, err := net.Listen("tcp", net.JoinHostPort(host, p))
+		l, err := new(net.ListenConfig).Listen(h.ctx, "tcp", net.JoinHostPort(host, p))
 		if err != nil {
 			h.Close()
 			return nil, fmt.Errorf("sshhost: %w", err)
@@ -193,7 +193,8 @@ func (h *Host) AuthorizeTemporary(name string, key ssh.PublicKey, expires time.T
 			kept = append(kept, t)
 		}
 	}
-	u.temporary = append(kept, temporaryKey{key: key.Marshal(), expires: expires})
+	kept = append(kept, temporaryKey{key: key.Marshal(), expires: expires})
+	u.temporary = kept
 	return true
 }
 

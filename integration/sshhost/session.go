@@ -20,13 +20,16 @@ const waitDelay = 2 * time.Second
 // serveSession answers one session channel: env and pty-req are accepted
 // (the pty is ignored: commands run without a terminal), exec runs
 // `Shell -c command`, shell runs Shell reading commands from stdin.
+// A session lives as long as the host (h.ctx), not its caller.
+//
+//nolint:contextcheck // started from whatever call booted the instance; cancelled by Close
 func (h *Host) serveSession(ch ssh.Channel, reqs <-chan *ssh.Request) {
 	ctx, cancel := context.WithCancel(h.ctx)
-	var io sync.WaitGroup
+	var copies sync.WaitGroup
 	defer func() {
 		cancel() // client went away or host closed: kill the command
 		_ = ch.Close()
-		io.Wait()
+		copies.Wait()
 	}()
 
 	var env []string
@@ -63,7 +66,7 @@ func (h *Host) serveSession(ch ssh.Channel, reqs <-chan *ssh.Request) {
 					h.recordCommand(c.Command)
 					args = []string{"-c", c.Command}
 				}
-				done = h.run(ctx, ch, env, args, &io)
+				done = h.run(ctx, ch, env, args, &copies)
 				reply(req, true)
 			default: // subsystem (sftp), signal, x11-req, ...
 				reply(req, false)

@@ -129,7 +129,7 @@ func (r *recorder) bill(t time.Duration, s *Sample) {
 func (r *recorder) all() []Event {
 	r.mu.Lock()
 	out := append([]Event(nil), r.events...)
-	var billed []Event
+	billed := make([]Event, 0, len(r.billed))
 	for _, e := range r.billed {
 		billed = append(billed, *e)
 	}

@@ -109,7 +109,7 @@ td:first-child,th:first-child{text-align:left} .muted{color:#656d76;font-size:12
 }
 
 func policyText(sc Scenario) string {
-	var parts []string
+	parts := make([]string, 0, len(sc.Driver.Policies))
 	for _, p := range sc.Driver.Policies {
 		s := fmt.Sprintf("idle_count %d, idle_time %s", p.IdleCount, p.IdleTime)
 		if p.ScaleFactor > 0 {
@@ -141,7 +141,7 @@ func callNames(results []*Result) []string {
 			set[k] = true
 		}
 	}
-	var names []string
+	names := make([]string, 0, len(set))
 	for k := range set {
 		names = append(names, k)
 	}
@@ -159,12 +159,12 @@ func pricesText(p Prices, results []*Result) string {
 			}
 		}
 	}
-	var keys []string
+	keys := make([]string, 0, len(used))
 	for k := range used {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	var parts []string
+	parts := make([]string, 0, len(keys))
 	for _, k := range keys {
 		typ, market, _ := strings.Cut(k, "/")
 		parts = append(parts, fmt.Sprintf("%s %s $%.4f", typ, market, p.Price(typ, market)))

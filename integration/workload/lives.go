@@ -25,7 +25,7 @@ type StateAt struct {
 
 // History formats the states as "creating@0:05 → running@1:00".
 func (l Life) History() string {
-	var parts []string
+	parts := make([]string, 0, len(l.States))
 	for _, s := range l.States {
 		parts = append(parts, fmt.Sprintf("%s@%s", s.State, clock(s.T)))
 	}

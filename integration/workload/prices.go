@@ -2,6 +2,7 @@ package workload
 
 import (
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -57,7 +58,7 @@ func (p Prices) ReadPrices(r io.Reader) error {
 	cr.FieldsPerRecord = 3
 	for line := 1; ; line++ {
 		rec, err := cr.Read()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil {

@@ -28,7 +28,7 @@ func (r *recorder) checkReady(e driver.Event) {
 // unreadyRow is the table row of HandedUnready counts, when measured.
 func unreadyRow(sums []Summary) (string, []float64, bool) {
 	measured := false
-	var n []float64
+	n := make([]float64, 0, len(sums))
 	for _, s := range sums {
 		measured = measured || s.ReadyChecks
 		n = append(n, float64(s.HandedUnready))

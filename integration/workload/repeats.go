@@ -63,9 +63,10 @@ func SpreadOf(values []float64) Spread {
 
 // Spreads aggregates one mode's runs, figure by figure (in Figures order).
 func Spreads(runs []Summary) []Spread {
-	var out []Spread
-	for _, f := range Figures() {
-		var v []float64
+	figs := Figures()
+	out := make([]Spread, 0, len(figs))
+	for _, f := range figs {
+		v := make([]float64, 0, len(runs))
 		for _, s := range runs {
 			v = append(v, f.Get(s))
 		}
@@ -93,7 +94,7 @@ func WriteRepeatTable(w io.Writer, modes []Mode, byMode [][]Summary) {
 	}
 	for fi, f := range Figures() {
 		fmt.Fprintf(tw, "%s\t", f.Name)
-		var medians []float64
+		medians := make([]float64, 0, len(byMode))
 		for i := range byMode {
 			s := spreads[i][fi]
 			if s.Min == s.Max {
@@ -124,7 +125,7 @@ type Goal struct {
 // official-like model has any (else no more).
 func Goals(ours, official []Summary) []Goal {
 	med := func(runs []Summary, f func(Summary) float64) float64 {
-		var v []float64
+		v := make([]float64, 0, len(runs))
 		for _, s := range runs {
 			v = append(v, f(s))
 		}

@@ -93,7 +93,7 @@ func Run(ctx context.Context, sc Scenario, mode Mode, opt Options) (*Result, err
 	if sc.Group.Name == "" {
 		sc.Group.Name = "ci-spot-runners"
 	}
-	port, err := freePort()
+	port, err := freePort(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -195,7 +195,8 @@ func Run(ctx context.Context, sc Scenario, mode Mode, opt Options) (*Result, err
 	stopActors()
 	stopDriver()
 	loops.Wait()
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	// Shut down even when ctx ended: the plugin must not leave instances.
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	d.Shutdown(shutdownCtx)
 	cancel()
 	rec.add(Event{T: clk.now(), Kind: Sampled, Sample: sample(sim, 0, d.Stats())})
@@ -262,10 +263,10 @@ func pluginConfig(sc Scenario) map[string]any {
 	}
 	conf["name"], conf["region"] = sc.Group.Name, region
 	if f := sc.Fallback; f != nil {
-		real := func(d time.Duration) string {
+		wall := func(d time.Duration) string {
 			return max(time.Duration(float64(d)/sc.Speed), time.Second).Round(time.Millisecond).String()
 		}
-		conf["on_demand_fallback"] = map[string]any{"after": real(f.After), "hold": real(f.Hold)}
+		conf["on_demand_fallback"] = map[string]any{"after": wall(f.After), "hold": wall(f.Hold)}
 	}
 	// The plugin's freshness rules run on the real clock: scale them with
 	// the simulated one, as the fallback's, so the spot poll and the
@@ -332,8 +333,9 @@ func waitFor(ctx context.Context, clk simClock, until time.Duration, cond func()
 	}
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+func freePort(ctx context.Context) (int, error) {
+	var lc net.ListenConfig
+	l, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
 	}
@@ -361,11 +363,11 @@ func (c simClock) sleepUntil(ctx context.Context, t time.Duration) bool {
 		if left <= 0 {
 			return true
 		}
-		real := max(time.Duration(float64(left)/c.speed), time.Millisecond)
+		wall := max(time.Duration(float64(left)/c.speed), time.Millisecond)
 		select {
 		case <-ctx.Done():
 			return false
-		case <-time.After(real):
+		case <-time.After(wall):
 		}
 	}
 }

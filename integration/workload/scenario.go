@@ -105,7 +105,7 @@ func Scenarios() map[string]Scenario {
 			Group: defaultGroup(), Driver: defaultDriver(), BootDelay: 60 * time.Second,
 		}
 	}
-	list := []Scenario{}
+	list := []Scenario{} //nolint:prealloc // a capacity would have to track the scenario count below by hand
 
 	s := base("default", "morning peak with spot interruptions (1 per spot instance-hour)")
 	s.Interruptions = &Interruptions{PerSpotHour: 1}
@@ -153,8 +153,9 @@ func Scenarios() map[string]Scenario {
 
 // Names lists the scenarios, sorted.
 func Names() []string {
-	var names []string
-	for n := range Scenarios() {
+	all := Scenarios()
+	names := make([]string, 0, len(all))
+	for n := range all {
 		names = append(names, n)
 	}
 	sort.Strings(names)

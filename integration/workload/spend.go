@@ -148,7 +148,7 @@ func WriteSpend(w io.Writer, modes []Mode, spends []Spend) {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
-		var parts []string
+		parts := make([]string, 0, len(keys))
 		for _, k := range keys {
 			parts = append(parts, fmt.Sprintf("%s %d", k, s.Removed[k]))
 		}

@@ -2,6 +2,7 @@ package workload
 
 import (
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -36,7 +37,7 @@ func parseSVG(t *testing.T, svg string) (w, h float64, elems []svgElem) {
 	var stack []int // indexes into elems; -1 for the root
 	for {
 		tok, err := dec.Token()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {

@@ -19,8 +19,8 @@ type Row struct {
 // Rows lays out the summaries (ours first) as the table shows them.
 func Rows(sums []Summary) []Row {
 	dur := func(f func(Summary) time.Duration) ([]string, []float64) {
-		var v []string
-		var n []float64
+		v := make([]string, 0, len(sums))
+		n := make([]float64, 0, len(sums))
 		for _, s := range sums {
 			v = append(v, fmtDuration(f(s)))
 			n = append(n, f(s).Seconds())
@@ -28,8 +28,8 @@ func Rows(sums []Summary) []Row {
 		return v, n
 	}
 	num := func(format string, f func(Summary) float64) ([]string, []float64) {
-		var v []string
-		var n []float64
+		v := make([]string, 0, len(sums))
+		n := make([]float64, 0, len(sums))
 		for _, s := range sums {
 			v = append(v, fmt.Sprintf(format, f(s)))
 			n = append(n, f(s))
@@ -96,7 +96,7 @@ func causes(sums []Summary) []string {
 			set[c] = true
 		}
 	}
-	var list []string
+	list := make([]string, 0, len(set))
 	for c := range set {
 		list = append(list, c)
 	}

@@ -106,7 +106,7 @@ func Install(ctx context.Context, plugin string, upgrade bool) (installed bool, 
 // Transport dials every connection to RegistryHost to listener.
 func Transport(listener string) http.RoundTripper {
 	return &http.Transport{
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		DialContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
 			if host, _, _ := net.SplitHostPort(addr); host != RegistryHost {
 				return nil, fmt.Errorf("test registry transport: refusing to dial %s", addr)
 			}
