@@ -117,7 +117,7 @@ func testKey(t *testing.T) (privatePEM []byte, authorized string) {
 func TestPushKeyAndExpiry(t *testing.T) {
 	t.Parallel()
 	s := fastSim(t, awssim.Options{Speed: 1, SSH: &awssim.SSHOptions{}})
-	pem, authorized := testKey(t)
+	privatePEM, authorized := testKey(t)
 	now := time.Now()
 	g := newTestGroup(t, s, awssim.GroupSpec{Desired: 1, MaxSize: 2}, func(o *GroupOptions) {
 		o.PublicKey = authorized
@@ -133,7 +133,7 @@ func TestPushKeyAndExpiry(t *testing.T) {
 	}
 	addr := net.JoinHostPort(d.PrivateIP, strconv.Itoa(s.SSHPort()))
 
-	if _, err := sshRun(addr, "ec2-user", pem, "true"); err == nil {
+	if _, err := sshRun(addr, "ec2-user", privatePEM, "true"); err == nil {
 		t.Fatal("login before the key push succeeded")
 	}
 	expires, err := g.PushKey(ctx, d, "ec2-user")
@@ -143,14 +143,14 @@ func TestPushKeyAndExpiry(t *testing.T) {
 	if want := now.Add(50 * time.Second); !expires.Equal(want) {
 		t.Errorf("expires %v, want %v (60s lifetime minus margin)", expires, want)
 	}
-	out, err := sshRun(addr, "ec2-user", pem, "echo 'hello world'")
+	out, err := sshRun(addr, "ec2-user", privatePEM, "echo 'hello world'")
 	if err != nil || !strings.Contains(out, "hello world") {
 		t.Fatalf("login with the pushed key: %q, %v", out, err)
 	}
 
 	// After the key lifetime the key is refused until pushed again.
 	s.Advance(61 * time.Second)
-	if _, err := sshRun(addr, "ec2-user", pem, "true"); err == nil {
+	if _, err := sshRun(addr, "ec2-user", privatePEM, "true"); err == nil {
 		t.Fatal("login with an expired key succeeded")
 	}
 	now = now.Add(61 * time.Second)
@@ -158,7 +158,7 @@ func TestPushKeyAndExpiry(t *testing.T) {
 	if err != nil || !expires2.After(expires) {
 		t.Fatalf("second push: %v, %v", expires2, err)
 	}
-	if _, err := sshRun(addr, "ec2-user", pem, "true"); err != nil {
+	if _, err := sshRun(addr, "ec2-user", privatePEM, "true"); err != nil {
 		t.Fatalf("login after the refresh: %v", err)
 	}
 	if got := s.CallCount("ec2-instance-connect", "SendSSHPublicKey"); got != 2 {

@@ -30,8 +30,9 @@ var knownRegions = []string{
 // regions by (the table's \w+ would take any typo).
 var partitionRegions = func() []*regexp.Regexp {
 	const dir = `(central|(north|south)?(east|west)|north|south)`
-	var res []*regexp.Regexp
-	for _, prefix := range []string{`(us|eu|ap|sa|ca|me|af|il|mx)`, `cn`, `eusc-de`, `us-iso`, `us-isob`, `eu-isoe`, `us-isof`, `us-gov`} {
+	prefixes := []string{`(us|eu|ap|sa|ca|me|af|il|mx)`, `cn`, `eusc-de`, `us-iso`, `us-isob`, `eu-isoe`, `us-isof`, `us-gov`}
+	res := make([]*regexp.Regexp, 0, len(prefixes))
+	for _, prefix := range prefixes {
 		res = append(res, regexp.MustCompile(`^`+prefix+`-`+dir+`-[0-9]+$`))
 	}
 	return res

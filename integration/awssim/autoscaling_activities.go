@@ -1,6 +1,9 @@
 package awssim
 
-import "sort"
+import (
+	"slices"
+	"sort"
+)
 
 // Scaling activities as DescribeScalingActivities and the terminate calls return them.
 
@@ -48,21 +51,20 @@ func (s *Sim) describeScalingActivities(r *request) (any, *APIError) {
 		return nil, apiErr
 	}
 	var list []*Activity
-	if len(ids) > 0 {
+	switch {
+	case len(ids) > 0:
 		for _, id := range ids {
 			if a := s.activities[id]; a != nil && s.groups[a.GroupName] != nil {
 				list = append(list, a)
 			}
 		}
 		sort.SliceStable(list, func(i, j int) bool { return list[i].StartTime.After(list[j].StartTime) })
-	} else if groupName != "" {
+	case groupName != "":
 		if g := s.groups[groupName]; g != nil {
-			list = make([]*Activity, len(g.Activities))
-			for i, a := range g.Activities {
-				list[len(list)-1-i] = a
-			}
+			list = slices.Clone(g.Activities)
+			slices.Reverse(list) // newest first
 		}
-	} else {
+	default:
 		for _, g := range s.groups {
 			list = append(list, g.Activities...)
 		}

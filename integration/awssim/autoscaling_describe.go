@@ -174,8 +174,9 @@ type asgFilter struct {
 
 // filtersParam reads Filters.member.N.{Name,Values}.
 func filtersParam(q *params) []asgFilter {
-	var out []asgFilter
-	for _, m := range q.Members("Filters") {
+	members := q.Members("Filters")
+	out := make([]asgFilter, 0, len(members))
+	for _, m := range members {
 		out = append(out, asgFilter{q.Str(m + "Name"), q.List(m + "Values")})
 	}
 	return out

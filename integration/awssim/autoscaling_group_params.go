@@ -48,8 +48,9 @@ func (s *Sim) applyMixedParams(q *params, base *MixedPolicy) (*MixedPolicy, *API
 		spec      LaunchTemplateSpec
 		hasLTSpec bool
 	}
-	var overrides []overrideParam
-	for _, op := range q.Members(pre + "LaunchTemplate.Overrides") {
+	members := q.Members(pre + "LaunchTemplate.Overrides")
+	overrides := make([]overrideParam, 0, len(members))
+	for _, op := range members {
 		o := overrideParam{Override: Override{InstanceType: q.Str(op + "InstanceType"), ImageID: q.Str(op + "ImageId")}, weight: q.Str(op + "WeightedCapacity")}
 		o.spec, o.hasLTSpec = ltSpecParam(q, op+"LaunchTemplateSpecification")
 		overrides = append(overrides, o)

@@ -50,8 +50,9 @@ func (s *Sim) createAutoScalingGroup(r *request) (any, *APIError) {
 		key, value string
 		propagate  bool
 	}
-	var tags []tag
-	for _, m := range q.Members("Tags") {
+	members := q.Members("Tags")
+	tags := make([]tag, 0, len(members))
+	for _, m := range members {
 		propagate, _ := q.Bool(m + "PropagateAtLaunch")
 		tags = append(tags, tag{q.Required(m + "Key"), q.Str(m + "Value"), propagate})
 	}

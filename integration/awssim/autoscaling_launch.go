@@ -65,7 +65,7 @@ func (s *Sim) launchInstances(r *request) (any, *APIError) {
 			}
 		}
 	}
-	az := ""
+	var az string
 	switch {
 	case len(azs)+len(subnets) > 1 && !(len(subnets) == 1 && len(azs) == 0):
 		return nil, validationError("Only one Availability Zone or subnet can be specified per LaunchInstances request.")

@@ -108,8 +108,12 @@ func (p *params) RequiredBool(name string) bool {
 // List reads name.member.1, name.member.2, … (a bare "name=" is the empty
 // list).
 func (p *params) List(name string) []string {
-	var out []string
-	for _, m := range p.Members(name) {
+	members := p.Members(name)
+	if len(members) == 0 {
+		return nil // not empty: callers tell "none sent" apart
+	}
+	out := make([]string, 0, len(members))
+	for _, m := range members {
 		out = append(out, p.v.Get(strings.TrimSuffix(m, ".")))
 	}
 	return out

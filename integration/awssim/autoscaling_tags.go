@@ -18,8 +18,9 @@ func (s *Sim) tagParamsLocked(r *request) ([]asgTagParam, *APIError) {
 		key, value, groupName string
 		propagate             bool
 	}
-	var tags []tagParam
-	for i, m := range q.Members("Tags") {
+	members := q.Members("Tags")
+	tags := make([]tagParam, 0, len(members))
+	for i, m := range members {
 		t := tagParam{key: q.Str(m + "Key"), value: q.Str(m + "Value"), groupName: q.Str(m + "ResourceId")}
 		if t.key == "" || len(t.key) > 128 {
 			q.fail("Value '%s' at 'tags.%d.member.key' failed to satisfy constraint: Member must have length between 1 and 128", t.key, i+1)
