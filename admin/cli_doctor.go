@@ -2,7 +2,6 @@ package admin
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 )
@@ -31,15 +30,8 @@ func (c CLI) doctor(ctx context.Context, args []string) int {
 	}
 	tf := addTargetFlags(fs, "check")
 	queue := fs.String("interruption-queue-url", "", "queue URL (overrides plugin_config interruption_queue_url)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return ExitOK
-		}
-		return ExitUsage
-	}
-	if fs.NArg() > 0 || tf.missing() {
-		fs.Usage()
-		return ExitUsage
+	if exit, ok := tf.parse(fs, args); !ok {
+		return exit
 	}
 	targets, err := tf.targets()
 	if err != nil {

@@ -45,15 +45,8 @@ func (c CLI) status(ctx context.Context, args []string) int {
 	}
 	tf := addTargetFlags(fs, "show")
 	asJSON := fs.Bool("json", false, "print JSON (one object per group, in a list) for scripts")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return ExitOK
-		}
-		return ExitUsage
-	}
-	if fs.NArg() > 0 || tf.missing() {
-		fs.Usage()
-		return ExitUsage
+	if exit, ok := tf.parse(fs, args); !ok {
+		return exit
 	}
 	if c.MapState == nil {
 		fmt.Fprintln(c.Stderr, "status: built without the plugin's state mapping")

@@ -1,6 +1,9 @@
 package admin
 
-import "flag"
+import (
+	"errors"
+	"flag"
+)
 
 // targetFlags are the flags doctor and status share to pick the groups
 // they look at: a config.toml (all runners or one) or a group by name.
@@ -21,6 +24,22 @@ func addTargetFlags(fs *flag.FlagSet, verb string) targetFlags {
 
 // missing: neither a config nor a group name was given.
 func (f targetFlags) missing() bool { return *f.config == "" && *f.name == "" }
+
+// parse parses args into fs; ok is false when the command ends there,
+// with exit: help asked for, a bad flag, an argument or no target.
+func (f targetFlags) parse(fs *flag.FlagSet, args []string) (exit int, ok bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return ExitOK, false
+		}
+		return ExitUsage, false
+	}
+	if fs.NArg() > 0 || f.missing() {
+		fs.Usage()
+		return ExitUsage, false
+	}
+	return 0, true
+}
 
 // targets loads the config's targets (a plugin_config of only --name and
 // --region without --config), with --name and --region set before the
