@@ -28,7 +28,7 @@ build:
 # the plugin binaries the integration tests start): say so before the wait.
 test:
 	$(GO) mod download
-	@echo "make test: compiling and running every package with -race (2 cores: first run about 11 min and up to 4 GiB of memory, the SDK's EC2 package alone 3 GiB; later runs 3-5 min) ..."
+	@echo "make test: compiling and running every package with -race (2 cores: first run about 11 min and up to 4 GiB of memory, the SDK's EC2 package alone 3 GiB; later runs about 3 min) ..."
 	$(GO) test $(TEST_FLAGS) ./...
 
 # gofmt, then golangci-lint with .golangci.yml (go vet's analyzers,
