@@ -465,3 +465,40 @@ func decreaseRetainedHealthReplacement(t *testing.T, byUpdate bool) {
 		t.Errorf("after a repeat: desired = %d, want 1", d)
 	}
 }
+
+// A member terminated without a decrement (desired capacity no longer
+// counted it), held by a termination hook and abandoned: its retained
+// episode starts after the plugin's terminate, so the next Update
+// terminates it again at once instead of waiting out the retry interval
+// while it bills. (Property test seed 3400000025.)
+func TestRetainedAfterTerminateWithoutDecrementIsTerminatedAgain(t *testing.T) {
+	t.Parallel()
+	s := fastSim(t, awssim.Options{})
+	g := newTestGroup(t, s, awssim.GroupSpec{Desired: 1, MaxSize: 5})
+	ids := inService(t, g, 1)
+	ctx := testCtx(t)
+	if err := s.SetTerminationHook("runners", &awssim.TerminationHook{RetainOnAbandon: true}); err != nil {
+		t.Fatal(err)
+	}
+	// An operator scales in to 0 (the member is protected): the runner's
+	// Decrease terminates it without a decrement.
+	if err := s.SetDesiredExternally("runners", 0); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := g.Decrease(ctx, ids); err != nil || !out[0].Status.Done() {
+		t.Fatalf("decrease: %+v, %v", out, err)
+	}
+	if err := s.CompleteTermination(ids[0], "ABANDON"); err != nil {
+		t.Fatal(err)
+	}
+	snap, _, err := g.Refresh(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := g.TerminateRetained(ctx, snap); err != nil || len(out) != 1 || out[0].Status != DecreaseRequested {
+		t.Fatalf("retained member not terminated again: %+v, %v", out, err)
+	}
+	if got := lifecycleOf(s, ids[0]); got != "Terminating/shutting-down" {
+		t.Errorf("after the Update's terminate: %s", got)
+	}
+}
