@@ -136,14 +136,38 @@ func (s *Spot) Verdict(id string) Verdict {
 }
 
 // ReportsDeleting reports whether a member of snap still in service is
-// reported deleting because AWS announced it takes it.
+// reported deleting because AWS announced it takes it, and none such is
+// due: once AWS's notice period of one is over, it may leave at any
+// moment, and fleeting counts it toward max_instances until it sees it
+// gone, so the group is described at fleeting's pace again.
 func (s *Spot) ReportsDeleting(snap *Snapshot) bool {
 	if s == nil {
 		return false
 	}
+	deleting := false
 	for _, inst := range snap.Instances {
 		if inst.Phase == PhaseInService && s.Verdict(inst.ID).Deleting {
-			return true
+			if s.due(inst.ID) {
+				return false
+			}
+			deleting = true
+		}
+	}
+	return deleting
+}
+
+// due reports whether AWS may take id now: the notice period of its
+// announcement is over (timeLeft).
+func (s *Spot) due(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	is := s.signals[id]
+	if is == nil {
+		return false
+	}
+	for _, k := range []SignalKind{SignalInterruption, SignalStopped, SignalTerminating} {
+		if sig, ok := is.byKind[k]; ok {
+			return timeLeft(sig, s.now()) == 0
 		}
 	}
 	return false

@@ -27,8 +27,11 @@ const (
 	DefaultLaunchMode             = LaunchModeAsynchronous
 	// DefaultPollInterval bounds the spot request poll, and the describes
 	// while nothing in the group is in motion, whatever fleeting's pace
-	// (every 2 s while it expects changes).
-	DefaultPollInterval = 10 * time.Second
+	// (every 2 s while it expects changes). The poll only paces the
+	// replacement of a doomed instance: ConnectInfo and Heartbeat check a
+	// stale answer themselves (DefaultSpotCheckMaxAge), and each such
+	// check covers every member and counts as the poll.
+	DefaultPollInterval = 30 * time.Second
 	// DefaultSpotCheckMaxAge: ConnectInfo and Heartbeat check the
 	// instance's spot request when the last answer is older, so a doomed
 	// instance is refused within 5 s of its notice, queue or not.
