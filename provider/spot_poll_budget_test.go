@@ -25,7 +25,8 @@ func TestUpdateDescribesOnceTheNoticePeriodIsOver(t *testing.T) {
 	if err := s.Interrupt(ids[0], "terminate"); err != nil {
 		t.Fatal(err)
 	}
-	describes := func(what string) int {
+	// describes runs 5 Updates over one poll interval.
+	describes := func() int {
 		t.Helper()
 		s.ResetCalls()
 		for range 5 {
@@ -34,12 +35,12 @@ func TestUpdateDescribesOnceTheNoticePeriodIsOver(t *testing.T) {
 		}
 		return s.CallCount("autoscaling", "DescribeAutoScalingGroups")
 	}
-	describes("notice") // sees the notice and lowers desired capacity
-	if n := describes("settled"); n != 1 {
+	describes() // sees the notice and lowers desired capacity
+	if n := describes(); n != 1 {
 		t.Fatalf("settled under notice: 5 Updates over %s described %d times, want 1", DefaultPollInterval, n)
 	}
 	clk.advance(2 * time.Minute)
-	if n := describes("due"); n != 5 {
+	if n := describes(); n != 5 {
 		t.Errorf("after the notice period: 5 Updates described %d times, want 5 (the instance may leave at any moment)", n)
 	}
 }
