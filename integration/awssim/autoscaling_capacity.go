@@ -97,7 +97,9 @@ func (s *Sim) terminateInstanceInAutoScalingGroup(r *request) (any, *APIError) {
 		var a *Activity
 		// A retained instance stays (and bills) until this very call
 		// terminates it; it no longer fills desired capacity.
-		retained := inst.Lifecycle == "Terminating:Retained" && inst.State == "running"
+		// (Still booting too: a launch held by a terminate hook and
+		// abandoned is retained pending, then runs.)
+		retained := inst.Lifecycle == "Terminating:Retained" && (inst.State == "running" || inst.State == "pending")
 		if !retained && (strings.HasPrefix(inst.Lifecycle, "Terminat") || inst.State == "shutting-down" || inst.State == "terminated") {
 			a = inst.termActivity
 		} else {

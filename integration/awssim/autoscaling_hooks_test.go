@@ -155,3 +155,37 @@ func TestTerminationHookTimeout(t *testing.T) {
 		t.Fatal("desired above max accepted")
 	}
 }
+
+// A launch terminated while still booting, held by a terminate hook and
+// abandoned, is retained while EC2 still has it pending; a terminate ends it
+// then too (it would otherwise boot and bill as Terminating:Retained).
+func TestRetainedWhileBootingIsTerminated(t *testing.T) {
+	s := newASim(t, awssim.Options{BootDelay: time.Hour})
+	c, ctx := aASG(s), aCtx(t)
+	aNoErr(t, s.CreateGroup(awssim.GroupSpec{Name: "g", MaxSize: 5, Desired: 1}))
+	var id string
+	aWait(t, "1 launching", func() bool {
+		for _, inst := range s.Instances() {
+			if inst.Group == "g" {
+				id = inst.ID
+			}
+		}
+		return id != ""
+	})
+	aNoErr(t, s.SetTerminationHook("g", &awssim.TerminationHook{RetainOnAbandon: true}))
+	terminate := func() {
+		t.Helper()
+		_, err := c.TerminateInstanceInAutoScalingGroup(ctx, &autoscaling.TerminateInstanceInAutoScalingGroupInput{
+			AutoScalingGroupName: aws.String("g"), InstanceIds: []string{id}, ShouldDecrementDesiredCapacity: aws.Bool(true)})
+		aNoErr(t, err)
+	}
+	terminate()
+	aNoErr(t, s.CompleteTermination(id, "ABANDON"))
+	if inst, _ := s.Instance(id); inst.Lifecycle != "Terminating:Retained" || inst.State != "pending" {
+		t.Fatalf("abandoned while booting: %s/%s, want Terminating:Retained/pending", inst.Lifecycle, inst.State)
+	}
+	terminate()
+	if inst, _ := s.Instance(id); inst.State != "shutting-down" {
+		t.Fatalf("retained while booting, after terminate: %s/%s, want shutting-down", inst.Lifecycle, inst.State)
+	}
+}

@@ -357,15 +357,24 @@ func (w *world) awsTaking(ids []string) map[string]bool {
 // member desired capacity may or may not count still (room may be that
 // much larger).
 func (w *world) replacements(got []string, room, noticedFilling, launchedDuring, takenDuring int) {
-	n := 0
+	n, noticed := 0, 0
 	for _, id := range got {
 		if w.runner.awsTaken[id] && !w.runner.removed[id] {
 			n++
+			if _, ok := w.notices[id]; ok {
+				noticed++
+			}
 		}
 	}
 	lowerable := min(max(room, 0), n)
 	lowerableIfLowered := min(max(room+noticedFilling, 0), n)
-	w.runner.adopted += n - lowerableIfLowered
+	adopted := n - lowerableIfLowered
+	// A noticed one may have had desired capacity lowered for it when the
+	// plugin saw the notice: then no replacement was owed, none to keep,
+	// and room tells that apart from a replacement that launched.
+	unsure := min(adopted, noticed)
+	w.runner.adopted += adopted - unsure
+	w.runner.racy += unsure
 	w.runner.racy += lowerableIfLowered - lowerable
 	w.runner.racy += min(launchedDuring, lowerableIfLowered+takenDuring)
 }
