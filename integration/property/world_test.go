@@ -91,6 +91,11 @@ type runnerModel struct {
 	// taking the removed one: what the plugin saw when it looked is not
 	// known; desired capacity may sit that far above too.
 	racy int
+	// acrossRestart: notices on members still billing when the plugin
+	// restarted. The new process cannot tell whether the old one lowered
+	// desired capacity for them and assumes it did (ec2spot/notice_lower.go:
+	// wrong, that costs one spare); desired may sit that far above.
+	acrossRestart int
 	// reported is the last Update's snapshot.
 	reported map[string]provider.State
 	// removing: ids the runner wants gone and has not had confirmed;
@@ -419,6 +424,11 @@ func (w *world) restart(graceful bool) {
 		w.shutdown()
 	}
 	w.note("restart (graceful=%v)", graceful)
+	for id := range w.notices {
+		if i, ok := w.sim.Instance(id); ok && bills(i) && !w.runner.removed[id] {
+			w.runner.acrossRestart++
+		}
+	}
 	w.plugin = nil
 	w.start()
 	w.stats.calls["restart"]++
