@@ -163,7 +163,7 @@ func (g *Group) terminated(id string, decrement bool) {
 		g.decremented[id] = true
 		g.expected = max(0, g.expected-1)
 		g.pendingSince = g.now()
-	} else if g.snap != nil && g.retainedIn(g.snap, id) {
+	} else if retainedIn(g.snap, id) {
 		// Asked once per retained episode; a member terminated without a
 		// decrement before a hook retained it (desired capacity already
 		// lowered for it) starts its episode afterwards.
@@ -205,8 +205,11 @@ func dedupe(ids []string) []string {
 	return out
 }
 
-// retainedIn: snap shows id in Terminating:Retained.
-func (g *Group) retainedIn(snap *Snapshot, id string) bool {
+// retainedIn: snap (nil: none yet) shows id in Terminating:Retained.
+func retainedIn(snap *Snapshot, id string) bool {
+	if snap == nil {
+		return false
+	}
 	inst, ok := snap.Instance(id)
 	return ok && inst.Phase == PhaseRetained
 }
