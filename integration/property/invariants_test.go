@@ -76,14 +76,14 @@ func (w *world) checkSettled() {
 		}
 	}
 	r := w.runner
-	if g, _ := w.sim.Group(groupName); g.Desired > r.expectedDesired+r.adopted+r.racy+r.acrossRestart || g.Desired < r.expectedDesired+r.adopted-r.externalCuts-noticed {
+	if g, _ := w.sim.Group(groupName); g.Desired > r.expectedDesired+r.adopted+r.racy+len(r.acrossRestart) || g.Desired < r.expectedDesired+r.adopted-r.externalCuts-noticed {
 		var why []string
 		for s := range w.suspects {
 			why = append(why, s)
 		}
 		sort.Strings(why)
 		w.violate("desired-drift", "desired capacity %d, the runner asked for minus removed %d (%d replacements it keeps, %d unsure, %d external cuts, %d reclaimed after a notice, %d notices across a restart); suspects: %s",
-			g.Desired, r.expectedDesired, r.adopted, r.racy, r.externalCuts, noticed, r.acrossRestart, strings.Join(why, "; "))
+			g.Desired, r.expectedDesired, r.adopted, r.racy, r.externalCuts, noticed, len(r.acrossRestart), strings.Join(why, "; "))
 	}
 }
 

@@ -94,8 +94,9 @@ type runnerModel struct {
 	// acrossRestart: notices on members still billing when the plugin
 	// restarted. The new process cannot tell whether the old one lowered
 	// desired capacity for them and assumes it did (ec2spot/notice_lower.go:
-	// wrong, that costs one spare); desired may sit that far above.
-	acrossRestart int
+	// wrong, that costs one spare, once per notice however many restarts
+	// follow); desired may sit that far above.
+	acrossRestart map[string]bool
 	// reported is the last Update's snapshot.
 	reported map[string]provider.State
 	// removing: ids the runner wants gone and has not had confirmed;
@@ -426,7 +427,10 @@ func (w *world) restart(graceful bool) {
 	w.note("restart (graceful=%v)", graceful)
 	for id := range w.notices {
 		if i, ok := w.sim.Instance(id); ok && bills(i) && !w.runner.removed[id] {
-			w.runner.acrossRestart++
+			if w.runner.acrossRestart == nil {
+				w.runner.acrossRestart = map[string]bool{}
+			}
+			w.runner.acrossRestart[id] = true
 		}
 	}
 	w.plugin = nil
