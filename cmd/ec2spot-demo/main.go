@@ -16,10 +16,15 @@ import (
 	"strings"
 
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/demo"
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/officiallike"
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/workload"
 )
 
 func main() {
+	// Started by fleeting as the official-like plugin (see OfficialLikePlugin below).
+	if officiallike.ServeIfPlugin() {
+		return
+	}
 	plugin := flag.String("plugin", "", "plugin binary (default: build ./cmd/fleeting-plugin-ec2spot)")
 	scenario := flag.String("scenario", "default", "scenario: "+strings.Join(workload.Names(), ", ")+", or all")
 	runs := flag.Int("runs", 1, "seeded runs per scenario and mode; more than 1 prints each figure's median and range")
@@ -51,7 +56,13 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	cfg := demo.Config{Plugin: abs, Scenario: *scenario, OutDir: *out, Trace: *trace, Prices: *prices,
+	// The official plugin runs in its own process behind gRPC, as ours
+	// does: this command is its stand-in's binary.
+	self, err := os.Executable()
+	if err != nil {
+		fail(err)
+	}
+	cfg := demo.Config{Plugin: abs, OfficialLikePlugin: self, Scenario: *scenario, OutDir: *out, Trace: *trace, Prices: *prices,
 		Speed: *speed, Sequential: *sequential, Runs: *runs, Seed: *seed, Metrics: *metrics}
 	if *only != "" {
 		cfg.Modes = []workload.Mode{workload.Mode(*only)}

@@ -21,6 +21,11 @@ import (
 // Config of one demo run.
 type Config struct {
 	Plugin   string // path of the plugin binary
+	// OfficialLikePlugin is a binary serving the official-like group as a
+	// fleeting plugin (officiallike.ServeIfPlugin): the demo command itself.
+	// "" runs that model in process, sparing it the gRPC round trip and
+	// second process ours pays; for tests that compare no figures.
+	OfficialLikePlugin string
 	Scenario string // a workload.Names() entry (default "default")
 	OutDir   string // logs and report.html (default a temp dir)
 	// Trace replaces the scenario's workload with a CSV trace file.
@@ -311,7 +316,7 @@ func runQuiet(ctx context.Context, cfg Config, sc workload.Scenario, prices work
 // to cfg.OutDir.
 func play(ctx context.Context, cfg Config, sc workload.Scenario, prices workload.Prices, progress io.Writer) (*Summary, error) {
 	results, err := workload.Compare(ctx, sc, cfg.Modes, workload.Options{
-		Plugin: cfg.Plugin, LogDir: cfg.OutDir, Progress: progress, KeyBits: cfg.KeyBits,
+		Plugin: cfg.Plugin, OfficialLikePlugin: cfg.OfficialLikePlugin, LogDir: cfg.OutDir, Progress: progress, KeyBits: cfg.KeyBits,
 	}, !cfg.Sequential)
 	sum := &Summary{Results: results}
 	for _, r := range results {

@@ -21,7 +21,7 @@ func TestDemoRunsBothModesAndScalesToZero(t *testing.T) {
 	bin := integration.BuildPluginBinary(t, "../../cmd/fleeting-plugin-ec2spot", "fleeting-plugin-ec2spot")
 	var out strings.Builder
 	sum, err := demo.Run(context.Background(), demo.Config{
-		Plugin: bin, OutDir: t.TempDir(),
+		Plugin: bin, OfficialLikePlugin: selfAsOfficialLike(t), OutDir: t.TempDir(),
 		Tweak: func(sc *workload.Scenario) {
 			sc.Speed = 60
 			sc.Workload = workload.Steady{PerMinute: 2, MeanDuration: 2 * time.Minute, Window: 5 * time.Minute}
@@ -59,6 +59,11 @@ func TestDemoRunsBothModesAndScalesToZero(t *testing.T) {
 				t.Errorf("%s: instance %s lacks market/type/AZ", s.Mode, l.ID)
 			}
 		}
+	}
+	// The official-like model ran in a plugin process of its own, as the
+	// official plugin does: both modes pay the same gRPC round trip.
+	if b, err := os.ReadFile(sum.Results[1].Log); err != nil || !strings.Contains(string(b), `"plugin started"`) {
+		t.Errorf("official-like did not run as a plugin process (log %s: %v)", sum.Results[1].Log, err)
 	}
 	// Ours describes each instance once per lifetime; the official-like
 	// mode once per connection.

@@ -30,12 +30,17 @@ type Mode string
 
 const (
 	Ours         Mode = "ours"          // the plugin binary over gRPC
-	OfficialLike Mode = "official-like" // integration/officiallike in process
+	OfficialLike Mode = "official-like" // integration/officiallike, over gRPC when Options.OfficialLikePlugin is set
 )
 
 // Options of one run.
 type Options struct {
 	Plugin string // the plugin binary (Ours)
+	// OfficialLikePlugin is a binary that serves the official-like group
+	// as a fleeting plugin (officiallike.ServeIfPlugin), so both modes pay
+	// the same gRPC round trip and second process, as the real official
+	// plugin does; "" runs it in process (tests that compare no figures).
+	OfficialLikePlugin string
 	LogDir string // plugin.log / provisioner logs go here
 	// Progress gets a line per simulated ProgressEvery (default 2m); nil = none.
 	Progress      io.Writer
@@ -212,23 +217,39 @@ func Run(ctx context.Context, sc Scenario, mode Mode, opt Options) (*Result, err
 func instanceGroup(sim *awssim.Sim, clk simClock, sc Scenario, mode Mode, opt Options, logger hclog.Logger) (provider.InstanceGroup, func(), error) {
 	switch mode {
 	case OfficialLike:
+		var keygenCost time.Duration
+		if opt.KeygenCost >= 0 {
+			keygenCost = opt.KeygenCost
+			if keygenCost == 0 {
+				keygenCost = measureKeygen(opt.KeyBits)
+			}
+			logger.Info("official-like per-call RSA key cost (simulated)", "bits", opt.KeyBits, "cost", keygenCost)
+		}
+		if opt.OfficialLikePlugin != "" {
+			conf, err := officiallike.PluginConfig{Name: sc.Group.Name, Region: region, Endpoint: sim.URL(), KeyBits: opt.KeyBits,
+				KeygenWait: time.Duration(float64(keygenCost) / max(sc.Speed, 1))}.Marshal()
+			if err != nil {
+				return nil, nil, err
+			}
+			runner, err := fleeting.RunPlugin(opt.OfficialLikePlugin, conf, fleeting.WithPluginLogger(logger))
+			if err != nil {
+				return nil, nil, fmt.Errorf("start official-like plugin %s: %w", opt.OfficialLikePlugin, err)
+			}
+			return runner.InstanceGroup(), runner.Kill, nil
+		}
 		g := &officiallike.Group{Name: sc.Group.Name, KeyBits: opt.KeyBits, Config: aws.Config{
 			Region:       region,
 			Credentials:  credentials.NewStaticCredentialsProvider("AKIASIMULATION00000", "sim-secret", ""),
 			BaseEndpoint: aws.String(sim.URL()),
 		}}
-		if opt.KeygenCost >= 0 {
-			g.KeygenCost = opt.KeygenCost
-			if g.KeygenCost == 0 {
-				g.KeygenCost = measureKeygen(opt.KeyBits)
-			}
+		if keygenCost > 0 {
+			g.KeygenCost = keygenCost
 			g.Wait = func(ctx context.Context, d time.Duration) error {
 				if !clk.sleep(ctx, d) {
 					return ctx.Err()
 				}
 				return nil
 			}
-			logger.Info("official-like per-call RSA key cost (simulated)", "bits", opt.KeyBits, "cost", g.KeygenCost)
 		}
 		return g, func() {}, nil
 	case Ours:
