@@ -20,14 +20,14 @@ import (
 
 // Config of one demo run.
 type Config struct {
-	Plugin   string // path of the plugin binary
+	Plugin string // path of the plugin binary
 	// OfficialLikePlugin is a binary serving the official-like group as a
 	// fleeting plugin (officiallike.ServeIfPlugin): the demo command itself.
 	// "" runs that model in process, sparing it the gRPC round trip and
 	// second process ours pays; for tests that compare no figures.
 	OfficialLikePlugin string
-	Scenario string // a workload.Names() entry (default "default")
-	OutDir   string // logs and report.html (default a temp dir)
+	Scenario           string // a workload.Names() entry (default "default")
+	OutDir             string // logs and report.html (default a temp dir)
 	// Trace replaces the scenario's workload with a CSV trace file.
 	Trace string
 	// Prices overrides the default price table with a CSV file.

@@ -41,7 +41,7 @@ type Options struct {
 	// the same gRPC round trip and second process, as the real official
 	// plugin does; "" runs it in process (tests that compare no figures).
 	OfficialLikePlugin string
-	LogDir string // plugin.log / provisioner logs go here
+	LogDir             string // plugin.log / provisioner logs go here
 	// Progress gets a line per simulated ProgressEvery (default 2m); nil = none.
 	Progress      io.Writer
 	ProgressEvery time.Duration
