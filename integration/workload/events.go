@@ -70,8 +70,15 @@ type recorder struct {
 	billed map[string]*Event    // instance → its Billed event so far
 }
 
-func newRecorder(sim *awssim.Sim, start time.Time) *recorder {
-	return &recorder{sim: sim, start: start, kinds: map[string][3]string{}, billed: map[string]*Event{}}
+func newRecorder(sim *awssim.Sim) *recorder {
+	return &recorder{sim: sim, start: sim.Now(), kinds: map[string][3]string{}, billed: map[string]*Event{}}
+}
+
+// begin sets the time events are measured from.
+func (r *recorder) begin(start time.Time) {
+	r.mu.Lock()
+	r.start = start
+	r.mu.Unlock()
 }
 
 func (r *recorder) add(e Event) {
@@ -101,7 +108,11 @@ func (r *recorder) kind(id string) (string, string, string) {
 	return k[0], k[1], k[2]
 }
 
-func (r *recorder) since(t time.Time) time.Duration { return t.Sub(r.start) }
+func (r *recorder) since(t time.Time) time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return t.Sub(r.start)
+}
 
 func (r *recorder) driverEvent(e driver.Event) {
 	r.add(Event{

@@ -130,8 +130,7 @@ func Run(ctx context.Context, sc Scenario, mode Mode, opt Options) (*Result, err
 	defer stopGroup()
 	group := &timedGroup{InstanceGroup: plain}
 
-	start := sim.Now()
-	rec := newRecorder(sim, start)
+	rec := newRecorder(sim)
 	rec.readyChecks = sc.StatusCheckDelay > 0
 	cfg := sc.Driver
 	cfg.Now, cfg.Speed, cfg.Logger, cfg.OnEvent = sim.Now, sc.Speed, logger, rec.driverEvent
@@ -147,6 +146,12 @@ func Run(ctx context.Context, sc Scenario, mode Mode, opt Options) (*Result, err
 	loops.Add(1)
 	go func() { defer loops.Done(); d.Run(dctx) }()
 
+	// The run's clock starts once the runner is up (the plugin initialised,
+	// fleeting's loop started), as in production, where a runner is up long
+	// before its jobs: a plugin's one-off start-up time must not shift the
+	// phase of its update loop against the job stream.
+	start := sim.Now()
+	rec.begin(start)
 	clk.start = start
 	jobs := sc.Workload.Jobs(sc.Seed)
 	window := lastArrival(jobs)
