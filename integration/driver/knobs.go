@@ -143,6 +143,11 @@ func (c *Config) defaults(maxSize int) {
 	}
 }
 
+// DefaultUpdateIntervalWhenExpecting is fleeting's update loop while
+// instances are on their way: the resolution at which any plugin can see
+// an instance come up.
+const DefaultUpdateIntervalWhenExpecting = 2 * time.Second
+
 func (c *Config) clockDefaults() {
 	if c.Now == nil {
 		c.Now = time.Now
@@ -154,7 +159,7 @@ func (c *Config) clockDefaults() {
 		c.UpdateInterval = time.Minute
 	}
 	if c.UpdateIntervalWhenExpecting <= 0 {
-		c.UpdateIntervalWhenExpecting = 2 * time.Second
+		c.UpdateIntervalWhenExpecting = DefaultUpdateIntervalWhenExpecting
 	}
 	if c.DeletionRetryInterval <= 0 {
 		c.DeletionRetryInterval = time.Minute

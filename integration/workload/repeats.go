@@ -7,6 +7,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/driver"
 )
 
 // Figure is one number of a run's summary that repeated runs aggregate.
@@ -149,6 +151,15 @@ func Goals(ours, official []Summary) []Goal {
 	le("AWS API calls per job ≤ 1.2× official-like", figs["AWS API calls per job"].Get, 1.2, figs["AWS API calls per job"].Format)
 	le("cost per successful job ≤ official-like", figs["cost per successful job"].Get, 1, figs["cost per successful job"].Format)
 	le("job wait p95 ≤ official-like", figs["job wait p95 (succeeded jobs)"].Get, 1, figs["job wait p95 (succeeded jobs)"].Format)
+	// Both plugins see an instance come up only at fleeting's next update,
+	// 2 s apart: a miss within one loop is the loops' phase, not a slower
+	// plugin. Still a miss; the line says so.
+	if g := &goals[len(goals)-1]; !g.Met {
+		f := figs["job wait p95 (succeeded jobs)"].Get
+		if d := med(ours, f) - med(official, f); d <= driver.DefaultUpdateIntervalWhenExpecting.Seconds() {
+			g.Detail += fmt.Sprintf("; %.1fs apart, within one %s update loop of fleeting", d, driver.DefaultUpdateIntervalWhenExpecting)
+		}
+	}
 	fewer("jobs failed fewer (or both none)", figs["jobs failed"].Get)
 	fewer("jobs started after a notice fewer (or both none)", figs["jobs started after their instance's notice"].Get)
 	return goals

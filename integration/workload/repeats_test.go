@@ -129,6 +129,23 @@ func TestRepeatTableAndGoals(t *testing.T) {
 	if len(missed) != 2 || !missed["job wait p95 ≤ official-like"] || !missed["jobs started after a notice fewer (or both none)"] {
 		t.Errorf("missed %v, want p95 and after-notice", missed)
 	}
+	// A miss within fleeting's 2 s loop is still a miss, and says so; a
+	// larger one does not.
+	p95Goal := func(ours, official time.Duration) workload.Goal {
+		for _, g := range workload.Goals([]workload.Summary{run(workload.Ours, 0, 0, ours, 0.1, 5)}, []workload.Summary{run(workload.OfficialLike, 0, 0, official, 0.1, 5)}) {
+			if g.Name == "job wait p95 ≤ official-like" {
+				return g
+			}
+		}
+		t.Fatal("no p95 goal")
+		return workload.Goal{}
+	}
+	if g := p95Goal(58*time.Second, 57*time.Second); g.Met || !strings.Contains(g.Detail, "1.0s apart, within one 2s update loop") {
+		t.Errorf("1 s behind: met %v, %q", g.Met, g.Detail)
+	}
+	if g := p95Goal(61*time.Second, 57*time.Second); g.Met || strings.Contains(g.Detail, "update loop") {
+		t.Errorf("4 s behind: met %v, %q", g.Met, g.Detail)
+	}
 	// Both without failures ties.
 	none := []workload.Summary{run(workload.Ours, 0, 0, time.Minute, 0.1, 5)}
 	for _, g := range workload.Goals(none, none) {
