@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/demo"
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/officiallike"
@@ -38,7 +39,7 @@ func main() {
 	metrics := flag.String("metrics", "", "serve ours' Prometheus metrics on this address while the demo runs (e.g. 127.0.0.1:9252)")
 	flag.Parse()
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
 	if err := os.MkdirAll(*out, 0o755); err != nil {
