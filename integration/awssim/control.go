@@ -77,7 +77,7 @@ func (s *Sim) CreateGroup(spec GroupSpec) error {
 	}
 	now := s.clock.Now()
 	lt := &LaunchTemplate{
-		ID: randomID("lt-0", 16), Name: spec.Name + "-template", DefaultVersion: 1, LatestVersion: 1, CreateTime: now,
+		ID: s.draws.id("lt-0", 16), Name: spec.Name + "-template", DefaultVersion: 1, LatestVersion: 1, CreateTime: now,
 		Versions: map[int]*LaunchTemplateData{1: {Version: 1, ImageID: spec.ImageID, InstanceType: spec.InstanceTypes[0], KeyName: spec.KeyName, CreateTime: now}},
 	}
 	s.launchTemplates[lt.ID] = lt

@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"fmt"
 	"math"
-	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"strconv"
@@ -75,6 +74,7 @@ type faults struct {
 	throttle map[string]throttleConf  // by service
 	buckets  map[string]*bucket       // by bucket name (see bucketName)
 	expired  map[string]bool          // access keys whose token "expired"
+	draws    *draws                   // the Sim's
 }
 
 func (f *faults) init() {
@@ -180,7 +180,7 @@ func (s *Sim) beforeCall(r *request) *APIError {
 		if af.Service != r.Service || (af.Action != "" && af.Action != r.Action) {
 			continue
 		}
-		if af.Probability > 0 && af.Probability < 1 && mrand.Float64() >= af.Probability {
+		if af.Probability > 0 && af.Probability < 1 && f.draws.float64() >= af.Probability {
 			continue
 		}
 		hit = af

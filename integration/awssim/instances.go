@@ -2,7 +2,6 @@ package awssim
 
 import (
 	"fmt"
-	mrand "math/rand/v2"
 	"sort"
 	"time"
 )
@@ -29,18 +28,6 @@ type launchParams struct {
 	WeightedCapacity int // group instances; 0 = 1
 }
 
-const hexDigits = "0123456789abcdef"
-
-// randomID returns prefix + n random hex digits (i-0123…, sir-…).
-func randomID(prefix string, n int) string {
-	b := make([]byte, len(prefix)+n)
-	copy(b, prefix)
-	for i := len(prefix); i < len(b); i++ {
-		b[i] = hexDigits[mrand.IntN(16)]
-	}
-	return string(b)
-}
-
 func (s *Sim) instanceARN(id string) string {
 	return fmt.Sprintf("arn:aws:ec2:%s:%s:instance/%s", s.opts.Region, s.opts.AccountID, id)
 }
@@ -59,9 +46,9 @@ func (s *Sim) nextAddressesLocked() (private, public string) {
 // slot of its capacity pool. The SSH host starts when it becomes running.
 func (s *Sim) newInstanceLocked(p launchParams) *Instance {
 	now := s.clock.Now()
-	id := randomID("i-0", 16)
+	id := s.draws.id("i-0", 16)
 	for s.instances[id] != nil {
-		id = randomID("i-0", 16)
+		id = s.draws.id("i-0", 16)
 	}
 	inst := &Instance{
 		ID:           id,
@@ -109,7 +96,7 @@ func (s *Sim) newInstanceLocked(p launchParams) *Instance {
 
 	if inst.Market == Spot {
 		sr := &SpotRequest{
-			ID: randomID("sir-", 8), InstanceID: id, InstanceType: p.InstanceType, AZ: inst.AZ,
+			ID: s.draws.id("sir-", 8), InstanceID: id, InstanceType: p.InstanceType, AZ: inst.AZ,
 			State: "active", StatusCode: "fulfilled", StatusMessage: "Your spot request is fulfilled.",
 			UpdateTime: now, CreateTime: now,
 		}
@@ -117,7 +104,7 @@ func (s *Sim) newInstanceLocked(p launchParams) *Instance {
 		inst.SpotRequestID = sr.ID
 	}
 	if inst.Platform == "windows" {
-		inst.Password = randomPassword()
+		inst.Password = s.draws.password()
 		inst.passwordAt = now.Add(s.opts.PasswordDelay)
 	}
 	s.takePoolLocked(PoolKey{inst.InstanceType, inst.AZ, inst.Market})
@@ -135,16 +122,6 @@ func (s *Sim) newInstanceLocked(p launchParams) *Instance {
 	s.instances[id] = inst
 	s.publishStateChangeLocked(inst)
 	return inst
-}
-
-// randomPassword is a Windows-style administrator password.
-func randomPassword() string {
-	const chars = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789!$%&*()-=+"
-	b := make([]byte, 32)
-	for i := range b {
-		b[i] = chars[mrand.IntN(len(chars))]
-	}
-	return string(b)
 }
 
 // setStateLocked changes the EC2 state, publishes the state-change event and

@@ -45,8 +45,10 @@ func Start(opts Options) (*Sim, error) {
 		control: controlRouteTable(),
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
+		draws:   newDraws(opts.Seed),
 	}
 	s.faults.init()
+	s.faults.draws = s.draws
 	s.initWorldLocked()
 	if opts.Throttle {
 		for svc, c := range defaultThrottles {

@@ -52,6 +52,11 @@ type Options struct {
 	// SSH, when set, starts an SSH host for every instance on its private
 	// address (see integration/sshhost).
 	SSH *SSHOptions
+
+	// Seed fixes the simulator's own draws (instance, spot request and
+	// launch template ids, Windows passwords, fault probabilities): the
+	// same calls in the same order get the same ids. 0 draws a seed.
+	Seed uint64
 }
 
 // SSHOptions configure the per-instance SSH hosts.
@@ -96,8 +101,9 @@ func (o Options) withDefaults() Options {
 
 // Sim is one simulated AWS account and region.
 type Sim struct {
-	mu   sync.Mutex
-	opts Options
+	mu    sync.Mutex
+	opts  Options
+	draws *draws
 
 	clock *clock
 

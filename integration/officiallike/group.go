@@ -1,4 +1,5 @@
-// Package officiallike is an in-process provider.InstanceGroup that behaves
+// Package officiallike is a provider.InstanceGroup (in process, or served
+// as a plugin by ServeIfPlugin) that behaves
 // like GitLab's official AWS fleeting plugin v0.4.0 as documented in
 // ../shared/reference/peers.md §1.4–1.5, for side-by-side simulations:
 // one DescribeAutoScalingGroups per Update, InService → running,

@@ -121,8 +121,12 @@ func newWorld(t testing.TB, seed uint64, st *stats) *world {
 	// termination are stretched in simulated time so that they last long
 	// enough in real time for the 5 s bound to be observable (12 s, 6 s);
 	// the settle phase advances the clock past them.
+	// The seed also fixes the simulator's ids, so a replay of a failing
+	// seed picks the same instances (the real-time interleaving may still
+	// differ).
 	w.sim = simtest.Start(t, awssim.Options{
 		Speed: 100, BootDelay: 2 * time.Second, TerminateDelay: 10 * time.Minute, NoticePeriod: 20 * time.Minute,
+		Seed: seed,
 	})
 	if err := w.sim.CreateGroup(awssim.GroupSpec{Name: groupName, MaxSize: maxSize, InstanceTypes: spotTypes}); err != nil {
 		t.Fatal(err)
