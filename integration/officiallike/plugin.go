@@ -57,8 +57,8 @@ func (p *pluginGroup) Init(ctx context.Context, log hclog.Logger, settings provi
 		BaseEndpoint: aws.String(c.Endpoint),
 	}}
 	if c.KeygenWait > 0 {
-		p.Group.KeygenCost = c.KeygenWait
-		p.Group.Wait = func(ctx context.Context, d time.Duration) error {
+		p.KeygenCost = c.KeygenWait
+		p.Wait = func(ctx context.Context, d time.Duration) error {
 			t := time.NewTimer(d)
 			defer t.Stop()
 			select {
