@@ -36,6 +36,16 @@ type PluginConfig struct {
 	KeygenWait time.Duration `json:"keygen_wait"`
 }
 
+// SimConfig is the model's AWS configuration against a simulator at
+// endpoint, with its static fake credentials.
+func SimConfig(region, endpoint string) aws.Config {
+	return aws.Config{
+		Region:       region,
+		Credentials:  credentials.NewStaticCredentialsProvider("AKIASIMULATION00000", "sim-secret", ""),
+		BaseEndpoint: aws.String(endpoint),
+	}
+}
+
 // Marshal is the plugin_config JSON for fleeting.RunPlugin.
 func (c PluginConfig) Marshal() ([]byte, error) { return json.Marshal(c) }
 
@@ -51,11 +61,7 @@ func (p *pluginGroup) Init(ctx context.Context, log hclog.Logger, settings provi
 	if c.Name == "" || c.Region == "" || c.Endpoint == "" {
 		return provider.ProviderInfo{}, fmt.Errorf("official-like plugin: name, region and endpoint are required (got %q, %q, %q)", c.Name, c.Region, c.Endpoint)
 	}
-	p.Group = &Group{Name: c.Name, KeyBits: c.KeyBits, Config: aws.Config{
-		Region:       c.Region,
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIASIMULATION00000", "sim-secret", ""),
-		BaseEndpoint: aws.String(c.Endpoint),
-	}}
+	p.Group = &Group{Name: c.Name, KeyBits: c.KeyBits, Config: SimConfig(c.Region, c.Endpoint)}
 	if c.KeygenWait > 0 {
 		p.KeygenCost = c.KeygenWait
 		p.Wait = func(ctx context.Context, d time.Duration) error {

@@ -13,8 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/hashicorp/go-hclog"
 	"gitlab.com/gitlab-org/fleeting/fleeting"
 	"gitlab.com/gitlab-org/fleeting/fleeting/provider"
@@ -242,11 +240,7 @@ func instanceGroup(sim *awssim.Sim, clk simClock, sc Scenario, mode Mode, opt Op
 			}
 			return runner.InstanceGroup(), runner.Kill, nil
 		}
-		g := &officiallike.Group{Name: sc.Group.Name, KeyBits: opt.KeyBits, Config: aws.Config{
-			Region:       region,
-			Credentials:  credentials.NewStaticCredentialsProvider("AKIASIMULATION00000", "sim-secret", ""),
-			BaseEndpoint: aws.String(sim.URL()),
-		}}
+		g := &officiallike.Group{Name: sc.Group.Name, KeyBits: opt.KeyBits, Config: officiallike.SimConfig(region, sim.URL())}
 		if keygenCost > 0 {
 			g.KeygenCost = keygenCost
 			g.Wait = func(ctx context.Context, d time.Duration) error {
