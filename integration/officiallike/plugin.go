@@ -20,7 +20,8 @@ import (
 // which a fast simulated clock multiplies by its speed: side by side it
 // runs as a plugin too (ServeIfPlugin in the demo command and in tests).
 
-// magicCookie is fleeting's go-plugin handshake: set only in a process
+// magicCookieKey/Value are fleeting's go-plugin handshake (internal to fleeting,
+// so repeated here): set only in a process
 // fleeting started as its plugin.
 const magicCookieKey, magicCookieValue = "FLEETING_INSTANCE_GROUP_PLUGIN", "4c6410b1-cb78-4962-8c76-ab936d0ea908"
 
