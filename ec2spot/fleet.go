@@ -117,7 +117,8 @@ type UpdateResult struct {
 
 // Update describes the group once (beside it, a spot request poll when
 // one is due) or reuses a settled snapshot while a spot instance under
-// notice is reported deleting, applies the spot signals, launch failures
+// notice is reported deleting or the plugin's own terminations are under
+// way, applies the spot signals, launch failures
 // and fallback, checks readiness, hands the result to report, and then
 // terminates members the group retained. On a failed describe it returns
 // the error and report is not called.
@@ -125,7 +126,7 @@ func (f *Fleet) Update(ctx context.Context, report func(Refreshed)) (UpdateResul
 	// The spot poll needs no member list: run it beside the describe, so an
 	// Update costs one round trip.
 	poll := f.spot.StartPoll(ctx)
-	snap, drift, _, err := f.group.RefreshUnlessSettled(ctx, f.spot.ReportsDeleting)
+	snap, drift, _, err := f.group.RefreshUnlessSettled(ctx, f.spot.SnapshotReusable)
 	if err != nil {
 		poll.Wait()
 		return UpdateResult{}, err

@@ -13,6 +13,12 @@ const (
 	DefaultConsistencyWindow    = 30 * time.Second
 	DefaultTerminateConcurrency = 10
 	DefaultPasswordPollInterval = 5 * time.Second
+	// DefaultWaitReuse: while the plugin only waits on AWS (its own
+	// terminations, status checks), fleeting's 2 s Updates describe the
+	// group at most every 10 s. fleeting sees a terminated instance gone
+	// up to that much later (it counts toward max_instances until then);
+	// AWS takes longer than that to shut one down.
+	DefaultWaitReuse = 10 * time.Second
 	// DefaultPasswordPollAttempts bounds the GetPasswordData polls of one
 	// WindowsPassword: 120 × 5 s = 10 min, as GitLab's AWS plugin.
 	DefaultPasswordPollAttempts = 120
@@ -44,6 +50,10 @@ type GroupOptions struct {
 	// SettledReuse is how long RefreshUnlessSettled answers from a settled
 	// snapshot instead of describing the group; 0 = always describe.
 	SettledReuse time.Duration
+	// WaitReuse is how long it does so while the plugin waits on AWS for
+	// its own terminations or members' status checks (at most
+	// SettledReuse); 0 = DefaultWaitReuse.
+	WaitReuse time.Duration
 	// ReadyWhen is when an InService member may get a job (readiness.go);
 	// "" = ReadyRunning.
 	ReadyWhen ReadyWhen
@@ -62,6 +72,7 @@ type Group struct {
 	passwordPoll         time.Duration
 	passwordAttempts     int
 	settledReuse         time.Duration
+	waitReuse            time.Duration
 
 	// opMu serialises the calls that read and move desired capacity
 	// (Refresh, Increase, Decrease), API calls included.
@@ -119,6 +130,7 @@ func NewGroup(o GroupOptions) *Group {
 		passwordPoll:         o.PasswordPollInterval,
 		passwordAttempts:     o.PasswordPollAttempts,
 		settledReuse:         o.SettledReuse,
+		waitReuse:            o.WaitReuse,
 		seen:                 map[string]time.Time{},
 		terminating:          map[string]time.Time{},
 		retainedAsked:        map[string]time.Time{},
@@ -132,6 +144,9 @@ func NewGroup(o GroupOptions) *Group {
 	}
 	if g.terminateConcurrency <= 0 {
 		g.terminateConcurrency = DefaultTerminateConcurrency
+	}
+	if g.waitReuse <= 0 {
+		g.waitReuse = DefaultWaitReuse
 	}
 	if g.passwordPoll <= 0 {
 		g.passwordPoll = DefaultPasswordPollInterval
@@ -172,20 +187,25 @@ func (g *Group) Refresh(ctx context.Context) (snap *Snapshot, drift *Drift, err 
 }
 
 // RefreshUnlessSettled is Refresh, except that it answers with the latest
-// snapshot (reused = true, no API call) while that is younger than
-// SettledReuse, reuse(snapshot) holds, and nothing in the group is in
-// motion: every member in service and healthy, desired capacity equal to
-// the members' capacity, no change of the plugin's own unconfirmed or
-// requested since, no member the plugin terminated. The caller's reuse
-// names the case: fleeting polls every 2 s while it sees any instance
-// deleting, including a spot instance under notice that is still in
-// service, for up to AWS's two minutes; nothing the plugin does moves the
-// group then, and what AWS or an operator does is seen at most
-// SettledReuse later.
-func (g *Group) RefreshUnlessSettled(ctx context.Context, reuse func(*Snapshot) bool) (snap *Snapshot, drift *Drift, reused bool, err error) {
+// snapshot (reused = true, no API call) while nothing in the group moves
+// but the plugin's own terminations and reuse(snapshot, waiting) holds:
+// every member in service and healthy or one the plugin terminated that a
+// describe already showed terminating, desired capacity equal to the other
+// members' capacity, no change of the plugin's own unconfirmed or
+// requested since. The snapshot is reused while younger than SettledReuse,
+// or WaitReuse when the plugin waits on AWS (waiting): its own
+// terminations to complete, or members' status checks to pass
+// (ReadyStatusOK). fleeting polls every 2 s while it sees any instance
+// deleting or creating: a spot instance under notice still in service,
+// for up to AWS's two minutes; each instance the plugin terminates, for
+// as long as AWS takes to shut it down; each member held back until its
+// status checks pass (checked on every Update all the same). Nothing the
+// plugin does moves the group then, and what AWS or an operator does is
+// seen that much later.
+func (g *Group) RefreshUnlessSettled(ctx context.Context, reuse func(snap *Snapshot, waiting bool) bool) (snap *Snapshot, drift *Drift, reused bool, err error) {
 	g.opMu.Lock()
 	defer g.opMu.Unlock()
-	if snap := g.settledSnapshot(); snap != nil && reuse != nil && reuse(snap) {
+	if snap, waiting := g.settledSnapshot(); snap != nil && reuse != nil && reuse(snap, waiting) {
 		return snap, nil, true, nil
 	}
 	snap, drift, err = g.refreshLocked(ctx)
@@ -195,21 +215,29 @@ func (g *Group) RefreshUnlessSettled(ctx context.Context, reuse func(*Snapshot) 
 	return snap, drift, false, err
 }
 
-// settledSnapshot runs with opMu held.
-func (g *Group) settledSnapshot() *Snapshot {
+// settledSnapshot runs with opMu held. waiting: the plugin waits on AWS
+// for some members (its own terminations, status checks).
+func (g *Group) settledSnapshot() (snap *Snapshot, waiting bool) {
 	if g.settledReuse <= 0 || g.opsSinceRefresh > 0 {
-		return nil
+		return nil, false
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	snap := g.snap
-	if snap == nil || !g.pendingSince.IsZero() || g.now().Sub(snap.TakenAt) >= g.settledReuse {
-		return nil
+	snap = g.snap
+	if snap == nil || !g.pendingSince.IsZero() {
+		return nil, false
 	}
 	capacity := 0
 	for _, i := range snap.Instances {
-		if _, ours := g.terminating[i.ID]; ours || i.Phase != PhaseInService || !i.Healthy() {
-			return nil
+		if _, ours := g.terminating[i.ID]; ours {
+			if i.Phase != PhaseTerminating && i.Phase != PhaseTerminated {
+				return nil, false // not yet seen terminating, or retained
+			}
+			waiting = true
+			continue
+		}
+		if i.Phase != PhaseInService || !i.Healthy() {
+			return nil, false
 		}
 		if g.decremented[i.ID] {
 			continue // desired capacity no longer counts it (a spot notice)
@@ -218,16 +246,23 @@ func (g *Group) settledSnapshot() *Snapshot {
 		if i.WeightedCapacity != "" {
 			n, err := strconv.Atoi(i.WeightedCapacity)
 			if err != nil {
-				return nil
+				return nil, false
 			}
 			w = n
 		}
 		capacity += w
 	}
-	if capacity != snap.Desired {
-		return nil
+	if !waiting && g.gate != nil {
+		waiting = g.gate.waiting(snap)
 	}
-	return snap
+	maxAge := g.settledReuse
+	if waiting {
+		maxAge = min(maxAge, g.waitReuse)
+	}
+	if capacity != snap.Desired || g.now().Sub(snap.TakenAt) >= maxAge {
+		return nil, false
+	}
+	return snap, waiting
 }
 
 // refreshLocked runs with opMu held.

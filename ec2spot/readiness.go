@@ -100,6 +100,19 @@ func (s *statusGate) pending(snap *Snapshot) []string {
 	return pending
 }
 
+// waiting reports whether an in-service member of snap has not been seen
+// to pass yet.
+func (s *statusGate) waiting(snap *Snapshot) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, i := range snap.Instances {
+		if i.Phase == PhaseInService && !s.passed[i.ID] {
+			return true
+		}
+	}
+	return false
+}
+
 // NewlyImpaired lists, once each, the waiting members whose instance or
 // system status check failed (impaired): they are never handed out, and
 // the group's EC2 health check is what replaces them.

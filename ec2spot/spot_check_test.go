@@ -176,7 +176,7 @@ func TestRefreshUnlessSettled(t *testing.T) {
 	reuse := true // the caller's condition (a spot instance under notice, reported deleting)
 	refresh := func() bool {
 		t.Helper()
-		_, _, reused, err := g.RefreshUnlessSettled(testCtx(t), func(*Snapshot) bool { return reuse })
+		_, _, reused, err := g.RefreshUnlessSettled(testCtx(t), func(*Snapshot, bool) bool { return reuse })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -219,6 +219,63 @@ func TestRefreshUnlessSettled(t *testing.T) {
 	reuse = false
 	if refresh() {
 		t.Error("reused a snapshot although the caller's condition does not hold")
+	}
+}
+
+// fleeting polls every 2 s while an instance the plugin terminated shuts
+// down: once a describe shows the member terminating, the group is
+// described at most every WaitReuse until it has left, unless
+// something else moves (here: a member terminated by hand).
+func TestRefreshWhileTerminating(t *testing.T) {
+	t.Parallel()
+	s := fastSim(t, awssim.Options{})
+	clk := newFakeClock()
+	g := newTestGroup(t, s, awssim.GroupSpec{MaxSize: 4, Desired: 3}, func(o *GroupOptions) {
+		o.Now, o.SettledReuse, o.WaitReuse = clk.now, 30*time.Second, 10*time.Second
+	})
+	ids := inService(t, g, 3)
+	describes := func() int { return s.CallCount("autoscaling", "DescribeAutoScalingGroups") }
+	refresh := func() (*Snapshot, bool) {
+		t.Helper()
+		snap, _, reused, err := g.RefreshUnlessSettled(testCtx(t), func(_ *Snapshot, waiting bool) bool { return waiting })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return snap, reused
+	}
+
+	s.SetSpeed(0.001) // AWS's clock stands still: the termination stays under way
+	if _, err := g.Decrease(testCtx(t), ids[:1]); err != nil {
+		t.Fatal(err)
+	}
+	s.ResetCalls()
+	snap, reused := refresh()
+	if reused {
+		t.Fatal("reused a snapshot after a Decrease")
+	}
+	if i, ok := snap.Instance(ids[0]); !ok || i.Phase != PhaseTerminating {
+		t.Fatalf("terminated member: %+v in snapshot %v, want terminating", i, ok)
+	}
+	for range 4 {
+		clk.advance(2 * time.Second)
+		if _, reused := refresh(); !reused {
+			t.Fatal("described again within WaitReuse while only the plugin's termination is under way")
+		}
+	}
+	clk.advance(2 * time.Second)
+	if _, reused := refresh(); reused || describes() != 2 {
+		t.Fatalf("at WaitReuse: reused or %d describes, want 2", describes())
+	}
+
+	if err := s.TerminateExternally(ids[1]); err != nil {
+		t.Fatal(err)
+	}
+	clk.advance(10 * time.Second) // the next describe sees it
+	for range 3 {
+		if _, reused := refresh(); reused {
+			t.Fatal("reused a snapshot while a member terminated by hand leaves")
+		}
+		clk.advance(2 * time.Second)
 	}
 }
 

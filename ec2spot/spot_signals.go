@@ -135,14 +135,16 @@ func (s *Spot) Verdict(id string) Verdict {
 	return Verdict{}
 }
 
-// ReportsDeleting reports whether a member of snap still in service is
-// reported deleting because AWS announced it takes it, and none such is
-// due: once AWS's notice period of one is over, it may leave at any
+// SnapshotReusable reports whether Update may answer from the settled
+// snapshot snap (Group.RefreshUnlessSettled): the plugin waits on AWS
+// (waiting: its own terminations, status checks) or a member still in service is
+// reported deleting because AWS announced it takes it, and no such member
+// is due: once AWS's notice period of one is over, it may leave at any
 // moment, and fleeting counts it toward max_instances until it sees it
 // gone, so the group is described at fleeting's pace again.
-func (s *Spot) ReportsDeleting(snap *Snapshot) bool {
+func (s *Spot) SnapshotReusable(snap *Snapshot, waiting bool) bool {
 	if s == nil {
-		return false
+		return waiting
 	}
 	deleting := false
 	for _, inst := range snap.Instances {
@@ -153,7 +155,7 @@ func (s *Spot) ReportsDeleting(snap *Snapshot) bool {
 			deleting = true
 		}
 	}
-	return deleting
+	return deleting || waiting
 }
 
 // due reports whether AWS may take id now: the notice period of its

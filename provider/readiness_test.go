@@ -60,7 +60,8 @@ func allInState(n int, lifecycle, ec2State string) func([]awssim.Instance) bool 
 // refuses it; once the checks pass it is running and ConnectInfo works.
 // With "running" (the old behaviour) the same instance is handed out at
 // once. The gate costs one DescribeInstanceStatus per Update for all
-// waiting instances together, and none once no instance waits.
+// waiting instances together, and none once no instance waits; the group
+// itself is not described again while only the checks are awaited.
 func TestReadyWhenStatusOKHoldsInstancesUntilStatusChecksPass(t *testing.T) {
 	t.Parallel()
 	for _, mode := range []string{"running", "status-ok"} {
@@ -107,6 +108,12 @@ func TestReadyWhenStatusOKHoldsInstancesUntilStatusChecksPass(t *testing.T) {
 			}
 			if n := s.CallCount("ec2", "DescribeInstanceStatus"); n != wantCalls {
 				t.Fatalf("%d DescribeInstanceStatus calls in %d Updates with 2 instances waiting, want %d", n, updates, wantCalls)
+			}
+			// Nothing moves in the group while the checks run: the waiting
+			// Updates (fleeting's 2 s pace) reuse the snapshot instead of
+			// describing the group each time.
+			if n := s.CallCount("autoscaling", "DescribeAutoScalingGroups"); mode == "status-ok" && n > 1 {
+				t.Fatalf("%d group describes in %d Updates while only status checks were awaited, want at most 1", n, updates)
 			}
 			if mode == "running" {
 				return
