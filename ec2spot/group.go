@@ -17,7 +17,8 @@ const (
 	// terminations, status checks), fleeting's 2 s Updates describe the
 	// group at most every 10 s. fleeting sees a terminated instance gone
 	// up to that much later (it counts toward max_instances until then);
-	// AWS takes longer than that to shut one down.
+	// AWS takes longer than that to shut one down. The plugin derives it
+	// from poll_interval.
 	DefaultWaitReuse = 10 * time.Second
 	// DefaultPasswordPollAttempts bounds the GetPasswordData polls of one
 	// WindowsPassword: 120 × 5 s = 10 min, as GitLab's AWS plugin.

@@ -32,6 +32,12 @@ const (
 	// stale answer themselves (DefaultSpotCheckMaxAge), and each such
 	// check covers every member and counts as the poll.
 	DefaultPollInterval = 30 * time.Second
+	// waitReuseDivisor: while the plugin only waits on AWS (its own
+	// terminations, status checks) and fleeting polls every 2 s, the
+	// group is described at most every poll_interval / 3 (10 s by
+	// default); fleeting sees a terminated instance gone up to that much
+	// later.
+	waitReuseDivisor = 3
 	// DefaultSpotCheckMaxAge: ConnectInfo and Heartbeat check the
 	// instance's spot request when the last answer is older, so a doomed
 	// instance is refused within 5 s of its notice, queue or not.

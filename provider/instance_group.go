@@ -99,6 +99,7 @@ func (g *InstanceGroup) Init(ctx context.Context, log hclog.Logger, settings pro
 		Clients:      ec2spot.NewClients(awsCfg),
 		PublicKey:    key.public(),
 		SettledReuse: cfg.PollInterval.Duration,
+		WaitReuse:    cfg.PollInterval.Duration / waitReuseDivisor,
 		ReadyWhen:    ec2spot.ReadyWhen(cfg.ReadyWhen),
 	}
 	if g.groupOptions != nil {
