@@ -13,12 +13,12 @@ const (
 	DefaultConsistencyWindow    = 30 * time.Second
 	DefaultTerminateConcurrency = 10
 	DefaultPasswordPollInterval = 5 * time.Second
-	// DefaultWaitReuse: while the plugin only waits on AWS (its own
-	// terminations, status checks), fleeting's 2 s Updates describe the
-	// group at most every 10 s. fleeting sees a terminated instance gone
-	// up to that much later (it counts toward max_instances until then);
-	// AWS takes longer than that to shut one down. The plugin derives it
-	// from poll_interval.
+	// DefaultWaitReuse: while the plugin only waits on AWS (the first
+	// 10 s of its own terminations, status checks), fleeting's 2 s
+	// Updates describe the group at most every 10 s. AWS takes longer
+	// than that to shut an instance down, so fleeting does not see a
+	// terminated instance gone later (it counts toward max_instances
+	// until then). The plugin derives it from poll_interval.
 	DefaultWaitReuse = 10 * time.Second
 	// DefaultPasswordPollAttempts bounds the GetPasswordData polls of one
 	// WindowsPassword: 120 × 5 s = 10 min, as GitLab's AWS plugin.
@@ -195,7 +195,9 @@ func (g *Group) Refresh(ctx context.Context) (snap *Snapshot, drift *Drift, err 
 // members' capacity, no change of the plugin's own unconfirmed or
 // requested since. The snapshot is reused while younger than SettledReuse,
 // or WaitReuse when the plugin waits on AWS (waiting): its own
-// terminations to complete, or members' status checks to pass
+// terminations to complete, while each was requested less than WaitReuse
+// ago (AWS takes longer than that to shut an instance down, so such a
+// describe could not show one gone), or members' status checks to pass
 // (ReadyStatusOK). fleeting polls every 2 s while it sees any instance
 // deleting or creating: a spot instance under notice still in service,
 // for up to AWS's two minutes; each instance the plugin terminates, for
@@ -230,9 +232,12 @@ func (g *Group) settledSnapshot() (snap *Snapshot, waiting bool) {
 	}
 	capacity := 0
 	for _, i := range snap.Instances {
-		if _, ours := g.terminating[i.ID]; ours {
+		if at, ours := g.terminating[i.ID]; ours {
 			if i.Phase != PhaseTerminating && i.Phase != PhaseTerminated {
 				return nil, false // not yet seen terminating, or retained
+			}
+			if g.now().Sub(at) >= g.waitReuse {
+				return nil, false // AWS may be done with it any moment now
 			}
 			waiting = true
 			continue

@@ -223,9 +223,11 @@ func TestRefreshUnlessSettled(t *testing.T) {
 }
 
 // fleeting polls every 2 s while an instance the plugin terminated shuts
-// down: once a describe shows the member terminating, the group is
-// described at most every WaitReuse until it has left, unless
-// something else moves (here: a member terminated by hand).
+// down: once a describe shows the member terminating, the group is not
+// described again until WaitReuse after the request (AWS takes longer than
+// that to shut an instance down), then at every Update, so fleeting sees
+// it gone no later; something else moving (here: a member terminated by
+// hand) makes every Update describe.
 func TestRefreshWhileTerminating(t *testing.T) {
 	t.Parallel()
 	s := fastSim(t, awssim.Options{})
@@ -243,39 +245,63 @@ func TestRefreshWhileTerminating(t *testing.T) {
 		}
 		return snap, reused
 	}
+	terminate := func(id string) {
+		t.Helper()
+		if _, err := g.Decrease(testCtx(t), []string{id}); err != nil {
+			t.Fatal(err)
+		}
+		snap, reused := refresh()
+		if reused {
+			t.Fatal("reused a snapshot after a Decrease")
+		}
+		if i, ok := snap.Instance(id); !ok || i.Phase != PhaseTerminating {
+			t.Fatalf("terminated member: %+v in snapshot %v, want terminating", i, ok)
+		}
+	}
 
-	s.SetSpeed(0.001) // AWS's clock stands still: the termination stays under way
-	if _, err := g.Decrease(testCtx(t), ids[:1]); err != nil {
-		t.Fatal(err)
-	}
+	s.SetSpeed(0.001) // AWS's clock stands still: the terminations stay under way
 	s.ResetCalls()
-	snap, reused := refresh()
-	if reused {
-		t.Fatal("reused a snapshot after a Decrease")
-	}
-	if i, ok := snap.Instance(ids[0]); !ok || i.Phase != PhaseTerminating {
-		t.Fatalf("terminated member: %+v in snapshot %v, want terminating", i, ok)
-	}
+	terminate(ids[0])
 	for range 4 {
 		clk.advance(2 * time.Second)
 		if _, reused := refresh(); !reused {
-			t.Fatal("described again within WaitReuse while only the plugin's termination is under way")
+			t.Fatal("described again within WaitReuse of the plugin's own termination")
 		}
 	}
-	clk.advance(2 * time.Second)
-	if _, reused := refresh(); reused || describes() != 2 {
-		t.Fatalf("at WaitReuse: reused or %d describes, want 2", describes())
+	for range 3 {
+		clk.advance(2 * time.Second)
+		if _, reused := refresh(); reused {
+			t.Fatal("reused a snapshot although the termination may be done any moment")
+		}
+	}
+	if n := describes(); n != 4 {
+		t.Errorf("%d describes in 8 Updates, want 4 (the confirming one, then each from WaitReuse on)", n)
 	}
 
-	if err := s.TerminateExternally(ids[1]); err != nil {
+	s.SetSpeed(100)
+	eventually(t, "the first termination over", func() bool {
+		snap, _, err := g.Refresh(testCtx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, there := snap.Instance(ids[0])
+		return !there
+	})
+	s.SetSpeed(0.001)
+	terminate(ids[1])
+	clk.advance(2 * time.Second)
+	if _, reused := refresh(); !reused {
+		t.Fatal("described again within WaitReuse of the plugin's own termination")
+	}
+	if err := s.TerminateExternally(ids[2]); err != nil {
 		t.Fatal(err)
 	}
-	clk.advance(10 * time.Second) // the next describe sees it
+	clk.advance(8 * time.Second) // WaitReuse after the last describe: it sees the member go
 	for range 3 {
 		if _, reused := refresh(); reused {
 			t.Fatal("reused a snapshot while a member terminated by hand leaves")
 		}
-		clk.advance(2 * time.Second)
+		clk.advance(time.Second)
 	}
 }
 
