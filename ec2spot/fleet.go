@@ -126,7 +126,9 @@ func (f *Fleet) Update(ctx context.Context, report func(Refreshed)) (UpdateResul
 	// The spot poll needs no member list: run it beside the describe, so an
 	// Update costs one round trip.
 	poll := f.spot.StartPoll(ctx)
-	snap, drift, _, err := f.group.RefreshUnlessSettled(ctx, f.spot.SnapshotReusable)
+	snap, drift, _, err := f.group.RefreshUnlessSettled(ctx, func(snap *Snapshot, waiting bool) bool {
+		return f.spot.SnapshotReusable(snap, waiting, f.group.WaitReuse())
+	})
 	if err != nil {
 		poll.Wait()
 		return UpdateResult{}, err

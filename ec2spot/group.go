@@ -167,6 +167,11 @@ func NewGroup(o GroupOptions) *Group {
 // Name is the group's name.
 func (g *Group) Name() string { return g.name }
 
+// WaitReuse is how long an Update may answer from a settled snapshot while
+// the plugin only waits on AWS (GroupOptions.WaitReuse), which AWS is taken
+// to need at least to shut an instance down and drop it from the group.
+func (g *Group) WaitReuse() time.Duration { return g.waitReuse }
+
 // Drift is a desired capacity the plugin did not set.
 type Drift struct {
 	Expected int // what the plugin set (including its own later changes)

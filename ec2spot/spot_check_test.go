@@ -305,6 +305,47 @@ func TestRefreshWhileTerminating(t *testing.T) {
 	}
 }
 
+// A spot instance under notice keeps fleeting at 2 s for its two minutes:
+// the snapshot is reusable until the notice period has been over for the
+// least time AWS takes to shut an instance down and drop it from the group,
+// then not (it may be gone any moment, and fleeting counts it toward
+// max_instances until it sees it gone); a notice without a period
+// (hibernate) never lets it be reused.
+func TestSnapshotReusableUntilANoticedInstanceMayBeGone(t *testing.T) {
+	t.Parallel()
+	s := fastSim(t, awssim.Options{NoticePeriod: time.Hour})
+	g, sp, clk, ids := checkedSpotGroup(t, s, 2, awssim.GroupSpec{})
+	const minShutdown = 10 * time.Second
+	snap := g.Latest()
+	if sp.SnapshotReusable(snap, false, minShutdown) {
+		t.Fatal("reusable with nothing to wait for")
+	}
+	noticed := clk.now()
+	sp.record(ids[0], Signal{Kind: SignalInterruption, Source: "test", Detail: "terminate", NoticeTime: noticed})
+	for _, c := range []struct {
+		at   time.Duration
+		want bool
+	}{
+		{0, true},
+		{2 * time.Minute, true},
+		{2*time.Minute + minShutdown - time.Second, true},
+		{2*time.Minute + minShutdown, false},
+		{5 * time.Minute, false},
+	} {
+		clk.advance(noticed.Add(c.at).Sub(clk.now()))
+		if got := sp.SnapshotReusable(snap, false, minShutdown); got != c.want {
+			t.Errorf("%s after the notice: reusable %v, want %v", c.at, got, c.want)
+		}
+	}
+
+	s2 := fastSim(t, awssim.Options{NoticePeriod: time.Hour})
+	g2, sp2, clk2, ids2 := checkedSpotGroup(t, s2, 2, awssim.GroupSpec{})
+	sp2.record(ids2[0], Signal{Kind: SignalInterruption, Source: "test", Detail: "hibernate", NoticeTime: clk2.now()})
+	if sp2.SnapshotReusable(g2.Latest(), true, minShutdown) {
+		t.Error("reusable under a hibernation notice, which gives no period")
+	}
+}
+
 // An instance AWS took without an interruption (terminated by hand, a
 // health replacement) after the last describe: its spot request says so
 // (instance-terminated-by-user), and the check that Heartbeat runs on a

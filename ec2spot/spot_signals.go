@@ -137,19 +137,21 @@ func (s *Spot) Verdict(id string) Verdict {
 
 // SnapshotReusable reports whether Update may answer from the settled
 // snapshot snap (Group.RefreshUnlessSettled): the plugin waits on AWS
-// (waiting: its own terminations, status checks) or a member still in service is
-// reported deleting because AWS announced it takes it, and no such member
-// is due: once AWS's notice period of one is over, it may leave at any
-// moment, and fleeting counts it toward max_instances until it sees it
-// gone, so the group is described at fleeting's pace again.
-func (s *Spot) SnapshotReusable(snap *Snapshot, waiting bool) bool {
+// (waiting: its own terminations, status checks) or a member still in
+// service is reported deleting because AWS announced it takes it, and no
+// such member may have left the group: once AWS's notice period of one is
+// over by minShutdown (the least time AWS takes to shut an instance down
+// and drop it from the group), it may be gone any moment, and fleeting
+// counts it toward max_instances until it sees it gone, so the group is
+// described at fleeting's pace again.
+func (s *Spot) SnapshotReusable(snap *Snapshot, waiting bool, minShutdown time.Duration) bool {
 	if s == nil {
 		return waiting
 	}
 	deleting := false
 	for _, inst := range snap.Instances {
 		if inst.Phase == PhaseInService && s.Verdict(inst.ID).Deleting {
-			if s.due(inst.ID) {
+			if s.mayBeGone(inst.ID, minShutdown) {
 				return false
 			}
 			deleting = true
@@ -158,9 +160,10 @@ func (s *Spot) SnapshotReusable(snap *Snapshot, waiting bool) bool {
 	return deleting || waiting
 }
 
-// due reports whether AWS may take id now: the notice period of its
-// announcement is over (timeLeft).
-func (s *Spot) due(id string) bool {
+// mayBeGone reports whether AWS may have dropped id from the group by now:
+// its notice period has been over for minShutdown, or its signal gives no
+// period (hibernate, already being taken).
+func (s *Spot) mayBeGone(id string, minShutdown time.Duration) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	is := s.signals[id]
@@ -169,7 +172,8 @@ func (s *Spot) due(id string) bool {
 	}
 	for _, k := range []SignalKind{SignalInterruption, SignalStopped, SignalTerminating} {
 		if sig, ok := is.byKind[k]; ok {
-			return timeLeft(sig, s.now()) == 0
+			end, ok := noticeEnd(sig)
+			return !ok || !s.now().Before(end.Add(minShutdown))
 		}
 	}
 	return false
@@ -313,13 +317,24 @@ func containsSignal(l []Signal, k SignalKind) bool {
 // after the notice for terminate and stop, none for hibernate or once the
 // instance is already being taken.
 func timeLeft(sig Signal, now time.Time) time.Duration {
+	end, ok := noticeEnd(sig)
+	if !ok {
+		return 0
+	}
+	return max(0, end.Sub(now)).Round(time.Second)
+}
+
+// noticeEnd is when AWS may take the instance: two minutes after the
+// notice for terminate and stop; ok is false when the signal gives no
+// period (hibernate, or the instance is already being taken).
+func noticeEnd(sig Signal) (end time.Time, ok bool) {
 	if sig.Detail == "hibernate" || (sig.Detail != "" && sig.Detail != "terminate" && sig.Detail != "stop" &&
 		sig.Detail != "marked-for-termination" && sig.Detail != "marked-for-stop") {
-		return 0
+		return time.Time{}, false
 	}
 	at := sig.NoticeTime
 	if at.IsZero() || at.After(sig.SeenAt) { // unknown, or clock skew
 		at = sig.SeenAt
 	}
-	return max(0, at.Add(spotNoticePeriod).Sub(now)).Round(time.Second)
+	return at.Add(spotNoticePeriod), true
 }

@@ -107,7 +107,14 @@ func WriteRepeatTable(w io.Writer, modes []Mode, byMode [][]Summary) {
 			medians = append(medians, s.Median)
 		}
 		if len(modes) > 1 {
-			fmt.Fprintf(tw, "%s\t", ratio([]float64{medians[0], medians[len(medians)-1]}))
+			first, last := medians[0], medians[len(medians)-1]
+			if f.Format(first) == f.Format(last) {
+				// Equal as shown: a ratio of what rounds away (waits of a
+				// few microseconds) would read as a difference.
+				fmt.Fprint(tw, "=\t")
+			} else {
+				fmt.Fprintf(tw, "%s\t", ratio([]float64{first, last}))
+			}
 		}
 		fmt.Fprintln(tw)
 	}
@@ -134,9 +141,11 @@ func Goals(ours, official []Summary) []Goal {
 		return SpreadOf(v).Median
 	}
 	var goals []Goal
+	// Equal figures as shown (58.0s vs 58.0s) meet a "≤": they are
+	// printed at the precision they mean. A limit (1.2×) is not rounded.
 	le := func(name string, f func(Summary) float64, factor float64, format func(float64) string) {
 		o, x := med(ours, f), med(official, f)
-		goals = append(goals, Goal{Name: name, Met: o <= factor*x+1e-12,
+		goals = append(goals, Goal{Name: name, Met: o <= factor*x+1e-12 || (factor == 1 && format(o) == format(x)),
 			Detail: fmt.Sprintf("%s vs %s", format(o), format(x))})
 	}
 	fewer := func(name string, f func(Summary) float64) {

@@ -146,6 +146,23 @@ func TestRepeatTableAndGoals(t *testing.T) {
 	if g := p95Goal(61*time.Second, 57*time.Second); g.Met || strings.Contains(g.Detail, "update loop") {
 		t.Errorf("4 s behind: met %v, %q", g.Met, g.Detail)
 	}
+	// Equal as printed is a tie: 58.04 s and 57.96 s both show 58.0s.
+	if g := p95Goal(58040*time.Millisecond, 57960*time.Millisecond); !g.Met {
+		t.Errorf("58.0s vs 58.0s as shown: missed, %q", g.Detail)
+	}
+	if g := p95Goal(58100*time.Millisecond, 57960*time.Millisecond); g.Met {
+		t.Errorf("58.1s vs 58.0s: met, %q", g.Detail)
+	}
+	// The table's ratio column says "=" for medians equal as shown, not a
+	// ratio of what rounds away.
+	var tb bytes.Buffer
+	workload.WriteRepeatTable(&tb, []workload.Mode{workload.Ours, workload.OfficialLike}, [][]workload.Summary{
+		{run(workload.Ours, 0, 0, 170*time.Microsecond, 0.1, 5)}, {run(workload.OfficialLike, 0, 0, 100*time.Microsecond, 0.1, 5)}})
+	for _, line := range strings.Split(tb.String(), "\n") {
+		if strings.HasPrefix(line, "job wait p95") && (!strings.Contains(line, "=") || strings.Contains(line, "×")) {
+			t.Errorf("p95 0s vs 0s as shown: %q, want the ratio \"=\"", line)
+		}
+	}
 	// Both without failures ties.
 	none := []workload.Summary{run(workload.Ours, 0, 0, time.Minute, 0.1, 5)}
 	for _, g := range workload.Goals(none, none) {
