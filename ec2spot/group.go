@@ -58,6 +58,9 @@ type GroupOptions struct {
 	// ReadyWhen is when an InService member may get a job (readiness.go);
 	// "" = ReadyRunning.
 	ReadyWhen ReadyWhen
+	// StatusCheckEvery bounds how often ReadyStatusOK asks for the status
+	// checks of waiting members; 0 = on every Update.
+	StatusCheckEvery time.Duration
 }
 
 // Group manages one Auto Scaling group.
@@ -159,7 +162,7 @@ func NewGroup(o GroupOptions) *Group {
 	g.passwords.init()
 	g.readyWhen = o.ReadyWhen
 	if g.readyWhen == ReadyStatusOK {
-		g.gate = &statusGate{passed: map[string]bool{}, impaired: map[string]bool{}}
+		g.gate = &statusGate{every: o.StatusCheckEvery, passed: map[string]bool{}, impaired: map[string]bool{}}
 	}
 	return g
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -34,7 +35,11 @@ const statusBatch = 100
 // statusGate remembers which members passed their status checks, so each
 // is checked only until it passes.
 type statusGate struct {
-	mu     sync.Mutex
+	mu sync.Mutex
+	// every bounds how often waiting members are checked; asked is when
+	// they last were.
+	every  time.Duration
+	asked  time.Time
 	passed map[string]bool
 	// impaired: members seen with a failed check → reported by
 	// NewlyImpaired yet.
@@ -44,8 +49,9 @@ type statusGate struct {
 // NotReady returns the InService members that must not get a job yet:
 // with ReadyStatusOK those whose status checks have not passed. It makes
 // one DescribeInstanceStatus (per 100 such members) only while there are
-// members it has not seen pass, none otherwise and none in other modes.
-// On an error the unconfirmed members stay not ready (the error says why).
+// members it has not seen pass, at most every StatusCheckEvery, none
+// otherwise and none in other modes. On an error the unconfirmed members
+// stay not ready (the error says why).
 func (g *Group) NotReady(ctx context.Context, snap *Snapshot) (map[string]bool, error) {
 	if g.gate == nil {
 		return nil, nil
@@ -57,6 +63,9 @@ func (g *Group) NotReady(ctx context.Context, snap *Snapshot) (map[string]bool, 
 	notReady := make(map[string]bool, len(pending))
 	for _, id := range pending {
 		notReady[id] = true
+	}
+	if !g.gate.due(g.now()) {
+		return notReady, nil
 	}
 	// The lock is not held across the calls: ConnectInfo reads the gate.
 	for ids := range slices.Chunk(pending, statusBatch) {
@@ -98,6 +107,18 @@ func (s *statusGate) pending(snap *Snapshot) []string {
 		}
 	}
 	return pending
+}
+
+// due reports whether waiting members may be checked now, and if so
+// takes the turn.
+func (s *statusGate) due(now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.asked.IsZero() && now.Sub(s.asked) < s.every {
+		return false
+	}
+	s.asked = now
+	return true
 }
 
 // waiting reports whether an in-service member of snap has not been seen

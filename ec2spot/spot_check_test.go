@@ -346,6 +346,39 @@ func TestSnapshotReusableUntilANoticedInstanceMayBeGone(t *testing.T) {
 	}
 }
 
+// With ready_when = "status-ok", members waiting for their status checks
+// are asked about at most every StatusCheckEvery, not on every Update
+// (EC2 runs the checks once a minute); one that passed is seen at the next
+// turn.
+func TestStatusChecksArePaced(t *testing.T) {
+	t.Parallel()
+	s := fastSim(t, awssim.Options{StatusCheckDelay: 24 * time.Hour})
+	clk := newFakeClock()
+	g := newTestGroup(t, s, awssim.GroupSpec{MaxSize: 4, Desired: 2}, func(o *GroupOptions) {
+		o.Now, o.ReadyWhen, o.StatusCheckEvery = clk.now, ReadyStatusOK, 3*time.Second
+	})
+	inService(t, g, 2)
+	snap := g.Latest()
+	s.ResetCalls()
+	var calls []int
+	for range 4 { // fleeting's 2 s pace
+		notReady, err := g.NotReady(testCtx(t), snap)
+		if err != nil || len(notReady) != 2 {
+			t.Fatalf("waiting members: %v, %v", notReady, err)
+		}
+		calls = append(calls, s.CallCount("ec2", "DescribeInstanceStatus"))
+		clk.advance(2 * time.Second)
+	}
+	if want := []int{1, 1, 2, 2}; !slices.Equal(calls, want) {
+		t.Errorf("DescribeInstanceStatus after each Update: %v, want %v", calls, want)
+	}
+	s.SetStatusCheckDelay(-1) // the checks pass
+	notReady, err := g.NotReady(testCtx(t), snap)
+	if err != nil || len(notReady) != 0 {
+		t.Errorf("at the next turn after the checks passed: not ready %v, %v", notReady, err)
+	}
+}
+
 // An instance AWS took without an interruption (terminated by hand, a
 // health replacement) after the last describe: its spot request says so
 // (instance-terminated-by-user), and the check that Heartbeat runs on a

@@ -101,6 +101,10 @@ func (g *InstanceGroup) Init(ctx context.Context, log hclog.Logger, settings pro
 		SettledReuse: cfg.PollInterval.Duration,
 		WaitReuse:    cfg.PollInterval.Duration / waitReuseDivisor,
 		ReadyWhen:    ec2spot.ReadyWhen(cfg.ReadyWhen),
+		// EC2 runs the status checks once a minute: asking every 2 s
+		// (fleeting's pace while instances are creating) finds nothing
+		// new; every other Update does.
+		StatusCheckEvery: cfg.PollInterval.Duration / statusCheckDivisor,
 	}
 	if g.groupOptions != nil {
 		g.groupOptions(&opts)

@@ -26,7 +26,9 @@ func initWithConfig(t *testing.T, s *awssim.Sim, spec awssim.GroupSpec, settings
 		t.Fatal(err)
 	}
 	pc["name"] = "runners"
-	p := newPlugin(t, pc)
+	// These tests run Updates back to back and count the checks of each;
+	// the pacing of the checks is TestStatusChecksArePaced's (ec2spot).
+	p := newPlugin(t, pc, func(o *ec2spot.GroupOptions) { o.StatusCheckEvery = 0 })
 	_, err := p.Init(testCtx(t), p.logger(), settings)
 	return p, err
 }
