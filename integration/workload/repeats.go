@@ -108,11 +108,14 @@ func WriteRepeatTable(w io.Writer, modes []Mode, byMode [][]Summary) {
 		}
 		if len(modes) > 1 {
 			first, last := medians[0], medians[len(medians)-1]
-			if f.Format(first) == f.Format(last) {
-				// Equal as shown: a ratio of what rounds away (waits of a
-				// few microseconds) would read as a difference.
+			switch zero := f.Format(0); {
+			// Zero as shown: a ratio of what rounds away (waits of
+			// microseconds) would read as a difference.
+			case f.Format(first) == zero && f.Format(last) == zero:
 				fmt.Fprint(tw, "=\t")
-			} else {
+			case f.Format(last) == zero:
+				fmt.Fprint(tw, "—\t")
+			default:
 				fmt.Fprintf(tw, "%s\t", ratio([]float64{first, last}))
 			}
 		}

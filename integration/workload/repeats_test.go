@@ -153,8 +153,8 @@ func TestRepeatTableAndGoals(t *testing.T) {
 	if g := p95Goal(58100*time.Millisecond, 57960*time.Millisecond); g.Met {
 		t.Errorf("58.1s vs 58.0s: met, %q", g.Detail)
 	}
-	// The table's ratio column says "=" for medians equal as shown, not a
-	// ratio of what rounds away.
+	// The table's ratio column says "=" for medians both zero as shown, not
+	// a ratio of what rounds away.
 	var tb bytes.Buffer
 	workload.WriteRepeatTable(&tb, []workload.Mode{workload.Ours, workload.OfficialLike}, [][]workload.Summary{
 		{run(workload.Ours, 0, 0, 170*time.Microsecond, 0.1, 5)}, {run(workload.OfficialLike, 0, 0, 100*time.Microsecond, 0.1, 5)}})
