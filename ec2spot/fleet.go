@@ -117,8 +117,8 @@ type UpdateResult struct {
 
 // Update describes the group once (beside it, a spot request poll when
 // one is due) or reuses a settled snapshot while a spot instance under
-// notice is reported deleting or the plugin's own terminations are under
-// way, applies the spot signals, launch failures
+// notice is reported deleting, the plugin's own terminations are under
+// way or members await their status checks, applies the spot signals, launch failures
 // and fallback, checks readiness, hands the result to report, and then
 // terminates members the group retained. On a failed describe it returns
 // the error and report is not called.

@@ -210,7 +210,7 @@ func (g *Group) Refresh(ctx context.Context) (snap *Snapshot, drift *Drift, err 
 // deleting or creating: a spot instance under notice still in service,
 // for up to AWS's two minutes; each instance the plugin terminates, for
 // as long as AWS takes to shut it down; each member held back until its
-// status checks pass (checked on every Update all the same). Nothing the
+// status checks pass (asked for all the same, at their own pace). Nothing the
 // plugin does moves the group then, and what AWS or an operator does is
 // seen that much later.
 func (g *Group) RefreshUnlessSettled(ctx context.Context, reuse func(snap *Snapshot, waiting bool) bool) (snap *Snapshot, drift *Drift, reused bool, err error) {
