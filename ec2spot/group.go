@@ -238,13 +238,14 @@ func (g *Group) settledSnapshot() (snap *Snapshot, waiting bool) {
 	if snap == nil || !g.pendingSince.IsZero() {
 		return nil, false
 	}
+	now := g.now()
 	capacity := 0
 	for _, i := range snap.Instances {
 		if at, ours := g.terminating[i.ID]; ours {
 			if i.Phase != PhaseTerminating && i.Phase != PhaseTerminated {
 				return nil, false // not yet seen terminating, or retained
 			}
-			if g.now().Sub(at) >= g.waitReuse {
+			if now.Sub(at) >= g.waitReuse {
 				return nil, false // AWS may be done with it any moment now
 			}
 			waiting = true
@@ -273,7 +274,7 @@ func (g *Group) settledSnapshot() (snap *Snapshot, waiting bool) {
 	if waiting {
 		maxAge = min(maxAge, g.waitReuse)
 	}
-	if capacity != snap.Desired || g.now().Sub(snap.TakenAt) >= maxAge {
+	if capacity != snap.Desired || now.Sub(snap.TakenAt) >= maxAge {
 		return nil, false
 	}
 	return snap, waiting

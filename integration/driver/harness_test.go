@@ -18,7 +18,7 @@ import (
 
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/awssim"
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/driver"
-	ec2spotprovider "gitlab.com/ec2spot/fleeting-plugin-ec2spot/provider"
+	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/workload"
 )
 
 const speed = 60
@@ -70,12 +70,11 @@ func newRig(t *testing.T, cfg driver.Config) *rig {
 	if err := sim.CreateGroup(awssim.GroupSpec{Name: "runners", MaxSize: 10, OnDemandBase: 1}); err != nil {
 		t.Fatal(err)
 	}
-	// The plugin's freshness rules run on the real clock: scale them with
-	// the simulated one (as the demo does), or a describe it may skip for
-	// 10 s would stand for 10 simulated minutes.
-	conf, _ := json.Marshal(map[string]any{"name": "runners", "region": "us-east-1",
-		"poll_interval":      (ec2spotprovider.DefaultPollInterval / speed).String(),
-		"spot_check_max_age": max(ec2spotprovider.DefaultSpotCheckMaxAge/speed, 100*time.Millisecond).String()})
+	// As the demo does: else a describe the plugin may skip for 10 s would
+	// stand for 10 simulated minutes.
+	pc := map[string]any{"name": "runners", "region": "us-east-1"}
+	workload.ScaleFreshness(pc, speed)
+	conf, _ := json.Marshal(pc)
 	envMu.Lock()
 	for k, v := range map[string]string{
 		"AWS_ENDPOINT_URL": sim.URL(), "AWS_ACCESS_KEY_ID": "AKIATEST0000000000", "AWS_SECRET_ACCESS_KEY": "x",

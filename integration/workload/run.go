@@ -288,17 +288,7 @@ func pluginConfig(sc Scenario) map[string]any {
 		}
 		conf["on_demand_fallback"] = map[string]any{"after": wall(f.After), "hold": wall(f.Hold)}
 	}
-	// The plugin's freshness rules run on the real clock: scale them with
-	// the simulated one, as the fallback's, so the spot poll and the
-	// checks of ConnectInfo and Heartbeat keep their simulated cadence.
-	for key, d := range map[string]time.Duration{
-		"poll_interval":      ec2spotprovider.DefaultPollInterval,
-		"spot_check_max_age": ec2spotprovider.DefaultSpotCheckMaxAge,
-	} {
-		if _, set := conf[key]; !set {
-			conf[key] = max(time.Duration(float64(d)/max(sc.Speed, 1)), 100*time.Millisecond).Round(time.Millisecond).String()
-		}
-	}
+	ScaleFreshness(conf, sc.Speed)
 	// The plugin paces its calls in real time; at a faster clock the runner
 	// makes proportionally more calls per real second, so its budgets scale
 	// with the clock as the simulator's throttles do (capped at the
@@ -388,6 +378,23 @@ func (c simClock) sleepUntil(ctx context.Context, t time.Duration) bool {
 		case <-ctx.Done():
 			return false
 		case <-time.After(wall):
+		}
+	}
+}
+
+// ScaleFreshness sets the plugin's freshness rules in plugin_config conf
+// (those left unset) for a simulated clock speed× the real one: they run
+// on the real clock, so scaled they keep their simulated cadence — the
+// spot poll, the checks of ConnectInfo and Heartbeat, and the describes
+// the plugin may skip (poll_interval / 3), which unscaled would stand for
+// speed× as long in simulated time.
+func ScaleFreshness(conf map[string]any, speed float64) {
+	for key, d := range map[string]time.Duration{
+		"poll_interval":      ec2spotprovider.DefaultPollInterval,
+		"spot_check_max_age": ec2spotprovider.DefaultSpotCheckMaxAge,
+	} {
+		if _, set := conf[key]; !set {
+			conf[key] = max(time.Duration(float64(d)/max(speed, 1)), 100*time.Millisecond).Round(time.Millisecond).String()
 		}
 	}
 }
