@@ -35,8 +35,8 @@ func TestDemoRunsBothModesAndScalesToZero(t *testing.T) {
 		t.Fatalf("%d summaries, want 2 (ours, official-like)", len(sum.Summaries))
 	}
 	for i, s := range sum.Summaries {
-		if s.Done+s.FailedTotal() != s.Jobs || s.Jobs == 0 {
-			t.Errorf("%s: %d done + %d failed of %d jobs", s.Mode, s.Done, s.FailedTotal(), s.Jobs)
+		if s.Done+s.FailedForGood() != s.Jobs || s.Jobs == 0 {
+			t.Errorf("%s: %d done + %d failed for good of %d jobs", s.Mode, s.Done, s.FailedForGood(), s.Jobs)
 		}
 		if n := s.Failed[driver.CauseShutdown] + s.Failed[driver.CauseAcquireTimeout]; n > 0 {
 			t.Errorf("%s: %d jobs never ran: %v", s.Mode, n, s.Failed)

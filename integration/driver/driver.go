@@ -14,6 +14,8 @@ import (
 type Job struct {
 	ID       int
 	Duration time.Duration
+	// Attempt counts GitLab's retries of the job (0: the first run).
+	Attempt int
 }
 
 // Driver runs jobs on a fleeting provisioner's instances. Its state is
@@ -40,7 +42,9 @@ type Driver struct {
 
 // Stats is a progress snapshot.
 type Stats struct {
-	Queued, Waiting, Running, Done, Failed int
+	// Failed: jobs that failed for good; Retried: failed attempts queued
+	// again (Config.Retry).
+	Queued, Waiting, Running, Done, Failed, Retried int
 	// Instances by provisioner state, plus the driver's ready count.
 	Creating, Up, Ready, Deleting int
 }
@@ -145,7 +149,11 @@ func (d *Driver) enqueue(j Job) {
 	}
 	jb := &job{Job: j, queuedAt: d.cfg.Now()}
 	d.queue = append(d.queue, jb)
-	d.emit(Event{Kind: JobQueued, Job: j.ID})
+	e := Event{Kind: JobQueued, Job: j.ID}
+	if j.Attempt > 0 {
+		e.Detail = fmt.Sprintf("retry %d of %d", j.Attempt, d.cfg.Retry)
+	}
+	d.emit(e)
 }
 
 func (d *Driver) publish() {
@@ -164,7 +172,7 @@ func (d *Driver) publish() {
 		}
 	}
 	d.mu.Lock()
-	s.Done, s.Failed = d.stats.Done, d.stats.Failed
+	s.Done, s.Failed, s.Retried = d.stats.Done, d.stats.Failed, d.stats.Retried
 	d.stats = s
 	d.mu.Unlock()
 }

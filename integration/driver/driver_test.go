@@ -159,6 +159,54 @@ func TestJobFailsWhenItsInstanceIsRemoved(t *testing.T) {
 	}
 }
 
+// GitLab's `retry: {max: 1, when: runner_system_failure}`: a job whose
+// instance vanished runs again on another and counts as done, its failed
+// run still reported; the retry's wait starts when it is queued again.
+func TestJobLostWithItsInstanceIsRetried(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, driver.Config{Retry: 1})
+	r.d.Submit(driver.Job{ID: 1, Duration: 2 * time.Minute})
+	r.waitFor("the job to connect", 5*time.Minute, func() bool { return r.count(driver.JobConnected, nil) == 1 })
+	var first string
+	for _, e := range r.all() {
+		if e.Kind == driver.JobStarted {
+			first = e.Instance
+		}
+	}
+	if err := r.sim.TerminateExternally(first); err != nil {
+		t.Fatal(err)
+	}
+	r.waitFor("the retry to finish", 10*time.Minute, func() bool { return r.d.Stats().Done == 1 })
+	st := r.d.Stats()
+	if st.Failed != 0 || st.Retried != 1 {
+		t.Errorf("stats %+v, want 0 failed for good and 1 retried\n%s", st, r.dump())
+	}
+	var failedAt, requeuedAt time.Time
+	starts := 0
+	for _, e := range r.all() {
+		switch {
+		case e.Kind == driver.JobFailed:
+			failedAt = e.At
+		case e.Kind == driver.JobQueued && e.Detail == "retry 1 of 1":
+			requeuedAt = e.At
+		case e.Kind == driver.JobStarted:
+			starts++
+			if starts == 2 {
+				if e.Instance == first {
+					t.Errorf("the retry ran on the vanished instance %s", first)
+				}
+				// Wait and At are read from the clock a moment apart.
+				if got := e.At.Sub(requeuedAt); (e.Wait - got).Abs() > time.Second {
+					t.Errorf("retry's wait %s, want about %s (from its queueing again)", e.Wait, got)
+				}
+			}
+		}
+	}
+	if failedAt.IsZero() || requeuedAt.Before(failedAt) || starts != 2 {
+		t.Errorf("want a failed run, then the job queued again and started a second time\n%s", r.dump())
+	}
+}
+
 func TestAcquireTimeoutWithoutCapacity(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, driver.Config{AcquireTimeout: 2 * time.Minute})

@@ -15,10 +15,11 @@ type job struct {
 }
 
 type result struct {
-	id   int
-	err  error
-	took time.Duration // acquire → connected, simulated
-	done bool          // false: connected, still running
+	id      int
+	attempt int // a late report of an earlier attempt is not the retry's
+	err     error
+	took    time.Duration // acquire → connected, simulated
+	done    bool          // false: connected, still running
 }
 
 // take moves jobs from the queue to acquiring while reservations succeed
@@ -99,7 +100,7 @@ func (d *Driver) start(ctx context.Context, j *job, in *instance, now time.Time)
 		if d.cfg.ConnectCommand != "-" {
 			err := d.runCommand(jctx, in.fi, d.cfg.ConnectCommand)
 			connected := d.cfg.Now()
-			report(result{id: j.ID, err: err, took: connected.Sub(now), done: err != nil})
+			report(result{id: j.ID, attempt: j.Attempt, err: err, took: connected.Sub(now), done: err != nil})
 			if err != nil {
 				return
 			}
@@ -118,14 +119,14 @@ func (d *Driver) start(ctx context.Context, j *job, in *instance, now time.Time)
 			case <-time.After(d.cfg.real(left)):
 			}
 		}
-		report(result{id: j.ID, done: true})
+		report(result{id: j.ID, attempt: j.Attempt, done: true})
 	}()
 }
 
 // finish handles a job goroutine's report.
 func (d *Driver) finish(r result) {
 	j, ok := d.running[r.id]
-	if !ok {
+	if !ok || j.Attempt != r.attempt {
 		return // already failed (its instance went away)
 	}
 	if !r.done {
@@ -159,7 +160,23 @@ func (d *Driver) release(j *job) {
 func (d *Driver) fail(j *job, cause, detail string) {
 	d.release(j)
 	d.emit(Event{Kind: JobFailed, Job: j.ID, Instance: j.inst.id, Cause: cause, Detail: detail})
-	d.count(true)
+	d.failed(j.Job, cause)
+}
+
+// failed counts a failed attempt and, as GitLab's `retry: {max: Retry,
+// when: runner_system_failure}` does, queues the job again when it failed
+// for a system reason (anything but the driver stopping) and has retries
+// left [D]. The retry is a new GitLab job: its wait starts now.
+func (d *Driver) failed(j Job, cause string) {
+	if cause == CauseShutdown || j.Attempt >= d.cfg.Retry {
+		d.count(true)
+		return
+	}
+	d.mu.Lock()
+	d.stats.Retried++
+	d.mu.Unlock()
+	j.Attempt++
+	d.enqueue(j)
 }
 
 // timeouts fails jobs that waited longer than the acquire timeout.
@@ -168,7 +185,7 @@ func (d *Driver) timeouts(now time.Time) {
 	for _, j := range d.waiting {
 		if now.After(j.deadline) {
 			d.emit(Event{Kind: JobFailed, Job: j.ID, Cause: CauseAcquireTimeout})
-			d.count(true)
+			d.failed(j.Job, CauseAcquireTimeout)
 			continue
 		}
 		kept = append(kept, j)

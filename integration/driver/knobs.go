@@ -34,6 +34,11 @@ type Config struct {
 	// AcquireTimeout fails a job that got no slot in time
 	// ("unable to acquire instance within the configured timeout"); default 15m.
 	AcquireTimeout time.Duration
+	// Retry is the jobs' GitLab `retry: max` (0–2) with `when:
+	// runner_system_failure`: a job failed by its instance going away, a
+	// failed connect or the acquire timeout is queued again, up to Retry
+	// times [D]. 0 (GitLab's default) fails it for good.
+	Retry int
 	// Concurrent caps jobs taken at once (the runner's concurrent/limit);
 	// default MaxInstances × CapacityPerInstance.
 	Concurrent int
@@ -117,6 +122,7 @@ func (c *Config) defaults(maxSize int) {
 	if c.CapacityPerInstance <= 0 {
 		c.CapacityPerInstance = 1
 	}
+	c.Retry = min(max(c.Retry, 0), 2) // GitLab's range
 	if c.MaxInstances <= 0 || c.MaxInstances > maxSize {
 		c.MaxInstances = maxSize
 	}

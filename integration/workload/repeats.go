@@ -31,6 +31,7 @@ func Figures() []Figure {
 	return []Figure{
 		{"jobs", func(s Summary) float64 { return float64(s.Jobs) }, count},
 		{"jobs failed", func(s Summary) float64 { return float64(s.FailedTotal()) }, count},
+		{"  of them retried (retry: runner_system_failure)", func(s Summary) float64 { return float64(s.Retried) }, count},
 		{"job wait p50 (succeeded jobs)", func(s Summary) float64 { return secs(s.P50) }, dur},
 		{"job wait p95 (succeeded jobs)", func(s Summary) float64 { return secs(s.P95) }, dur},
 		{"spot interruption notices", func(s Summary) float64 { return float64(s.Interruptions) }, count},

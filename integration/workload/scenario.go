@@ -78,7 +78,10 @@ func defaultDriver() driver.Config {
 		CapacityPerInstance: 1,
 		MaxUseCount:         10,
 		MaxInstances:        16,
-		Policies:            []driver.Policy{{IdleCount: 2, IdleTime: 4 * time.Minute}},
+		// Spot users retry jobs lost to an interruption, GitLab's
+		// `retry: {max: 2, when: runner_system_failure}`.
+		Retry:    2,
+		Policies: []driver.Policy{{IdleCount: 2, IdleTime: 4 * time.Minute}},
 	}
 }
 

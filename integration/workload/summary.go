@@ -15,11 +15,15 @@ type Summary struct {
 	Mode     Mode
 	Jobs     int // submitted
 	Done     int
-	Failed   map[string]int // by cause
+	Failed   map[string]int // failed runs by cause, retried or not
+	// Retried: failed runs GitLab queued again (driver.Config.Retry).
+	Retried int
 	// Waits of the jobs that succeeded, queued → acquired (the slot they
-	// ran to completion on), sorted. A failed job is left out: a quick
+	// ran to completion on), sorted. A failed run is left out: a quick
 	// start on an instance about to vanish gave its user nothing, and
-	// counting it as a short wait would reward placing jobs there.
+	// counting it as a short wait would reward placing jobs there. A job
+	// GitLab retried counts its successful run's wait, from its retry's
+	// queueing (GitLab's queued duration of the retry job).
 	Waits              []time.Duration
 	P50, P95, MaxWait  time.Duration
 	StartedAfterNotice int
@@ -54,6 +58,9 @@ func (s Summary) FailedTotal() int {
 	return n
 }
 
+// FailedForGood counts the jobs that failed with no retry left.
+func (s Summary) FailedForGood() int { return s.FailedTotal() - s.Retried }
+
 // Summarize computes the figures of a run.
 func Summarize(r *Result, prices Prices) Summary {
 	s := Summary{Scenario: r.Scenario, Mode: r.Mode, Jobs: r.Jobs, Failed: map[string]int{},
@@ -67,6 +74,10 @@ func Summarize(r *Result, prices Prices) Summary {
 			if _, ok := noticed[e.Instance]; !ok {
 				noticed[e.Instance] = e.T
 				s.Interruptions++
+			}
+		case string(driver.JobQueued):
+			if strings.HasPrefix(e.Detail, "retry") {
+				s.Retried++
 			}
 		case string(driver.JobStarted):
 			waited[e.Job] = e.Wait

@@ -3,6 +3,7 @@ package workload
 import (
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"text/tabwriter"
 	"time"
@@ -49,6 +50,10 @@ func Rows(sums []Summary) []Row {
 	for _, cause := range causes(sums) {
 		v, n = num("%.0f", func(s Summary) float64 { return float64(s.Failed[cause]) })
 		add("  "+cause, v, n)
+	}
+	if slices.ContainsFunc(sums, func(s Summary) bool { return s.Retried > 0 }) {
+		v, n = num("%.0f", func(s Summary) float64 { return float64(s.Retried) })
+		add("  of them retried (retry: runner_system_failure)", v, n)
 	}
 	v, n = dur(func(s Summary) time.Duration { return s.P50 })
 	add("job wait p50 (succeeded jobs)", v, n)

@@ -32,19 +32,25 @@ func TestReportAgreesWithEvents(t *testing.T) {
 
 	// Recount from the raw events, differently.
 	var waits []time.Duration
-	started, done, failed := map[int]bool{}, 0, map[string]int{}
+	started, done, failed, retried := map[int]bool{}, 0, map[string]int{}, 0
 	noticeAt := map[string]time.Duration{}
-	startedOn := map[int]workload.Event{}
+	startedOn := map[int]workload.Event{} // a job's last run
+	var starts []workload.Event           // every run
 	var hours = map[string]float64{}
 	cost := 0.0
 	for _, e := range res.Events {
 		switch e.Kind {
+		case string(driver.JobQueued):
+			if e.Detail != "" {
+				retried++ // "retry n of m"
+			}
 		case string(driver.JobStarted):
 			started[e.Job] = true
 			startedOn[e.Job] = e
+			starts = append(starts, e)
 		case string(driver.JobDone):
 			done++
-			waits = append(waits, startedOn[e.Job].Wait) // succeeded jobs only
+			waits = append(waits, startedOn[e.Job].Wait) // succeeded jobs only, their last run
 		case string(driver.JobFailed):
 			failed[e.Cause]++
 		case workload.Notice:
@@ -61,7 +67,7 @@ func TestReportAgreesWithEvents(t *testing.T) {
 		}
 	}
 	afterNotice := 0
-	for _, e := range startedOn {
+	for _, e := range starts {
 		if at, ok := noticeAt[e.Instance]; ok && at <= e.T {
 			afterNotice++
 		}
@@ -72,8 +78,9 @@ func TestReportAgreesWithEvents(t *testing.T) {
 	if sum.Done != done || len(sum.Waits) != done || len(started) < done {
 		t.Errorf("summary done %d / waits %d, events done %d / started %d", sum.Done, len(sum.Waits), done, len(started))
 	}
-	if sum.Done+sum.FailedTotal() != res.Jobs {
-		t.Errorf("done %d + failed %d ≠ %d jobs", sum.Done, sum.FailedTotal(), res.Jobs)
+	// Every job ends once: done, or failed with no retry left.
+	if sum.Retried != retried || sum.Done+sum.FailedForGood() != res.Jobs {
+		t.Errorf("done %d + failed %d − retried %d (events %d) ≠ %d jobs", sum.Done, sum.FailedTotal(), sum.Retried, retried, res.Jobs)
 	}
 	for c, n := range failed {
 		if sum.Failed[c] != n {
