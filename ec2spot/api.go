@@ -33,6 +33,8 @@ type AutoScalingAPI interface {
 	DeleteTags(ctx context.Context, params *autoscaling.DeleteTagsInput, optFns ...func(*autoscaling.Options)) (*autoscaling.DeleteTagsOutput, error)
 	// Synchronous launches (launch_mode = "synchronous").
 	LaunchInstances(ctx context.Context, params *autoscaling.LaunchInstancesInput, optFns ...func(*autoscaling.Options)) (*autoscaling.LaunchInstancesOutput, error)
+	// Spot interruption notices: the doomed member leaves the count.
+	EnterStandby(ctx context.Context, params *autoscaling.EnterStandbyInput, optFns ...func(*autoscaling.Options)) (*autoscaling.EnterStandbyOutput, error)
 	SetDesiredCapacity(ctx context.Context, params *autoscaling.SetDesiredCapacityInput, optFns ...func(*autoscaling.Options)) (*autoscaling.SetDesiredCapacityOutput, error)
 	TerminateInstanceInAutoScalingGroup(ctx context.Context, params *autoscaling.TerminateInstanceInAutoScalingGroupInput, optFns ...func(*autoscaling.Options)) (*autoscaling.TerminateInstanceInAutoScalingGroupOutput, error)
 }

@@ -113,7 +113,7 @@ func (g *Group) decrease(ctx context.Context, ids []string, byRunner bool) ([]De
 	out := make([]DecreaseOutcome, len(ids))
 	var terminate, reclaimed []int
 	for n, id := range ids {
-		st := classifyForDecrease(snap, id, g.wasMember(id))
+		st := classifyForDecrease(snap, id, g.wasMember(id), g.mayTerminateStandby(id))
 		inst, _ := snap.Instance(id)
 		switch {
 		case st == DecreaseRequested && inst.Phase == PhaseRetained:
@@ -143,15 +143,15 @@ func (g *Group) decrease(ctx context.Context, ids []string, byRunner bool) ([]De
 	return out, nil
 }
 
-// decrementFor: a retained instance no longer fills desired capacity, nor
-// does one the plugin already lowered desired capacity for (a spot
-// interruption notice), so terminating it must not lower desired capacity
+// decrementFor: a retained or standby instance no longer fills desired
+// capacity, nor does one the plugin already lowered desired capacity for
+// (a spot interruption notice), so terminating it must not lower desired capacity
 // (again).
 func (g *Group) decrementFor(snap *Snapshot, id string) bool {
 	inst, _ := snap.Instance(id)
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return inst.Phase != PhaseRetained && !g.decremented[id]
+	return inst.Phase != PhaseRetained && inst.Phase != PhaseStandby && !g.decremented[id]
 }
 
 // terminated records one termination AWS accepted.
@@ -171,7 +171,10 @@ func (g *Group) terminated(id string, decrement bool) {
 	}
 }
 
-func classifyForDecrease(snap *Snapshot, id string, wasMember bool) DecreaseStatus {
+// classifyForDecrease: noticeStandby says the plugin moved id to Standby
+// for a spot interruption notice (LowerForNotices), so, unlike an
+// operator's standby, it is the plugin's to terminate.
+func classifyForDecrease(snap *Snapshot, id string, wasMember, noticeStandby bool) DecreaseStatus {
 	inst, ok := snap.Instance(id)
 	if !ok {
 		if wasMember {
@@ -182,7 +185,12 @@ func classifyForDecrease(snap *Snapshot, id string, wasMember bool) DecreaseStat
 	switch inst.Phase {
 	case PhaseTerminating, PhaseTerminated:
 		return DecreaseAlreadyTerminating
-	case PhaseStandby, PhaseDetaching:
+	case PhaseStandby:
+		if noticeStandby {
+			return DecreaseRequested
+		}
+		return DecreaseRefusedOperator
+	case PhaseDetaching:
 		return DecreaseRefusedOperator
 	case PhaseWarmPool:
 		return DecreaseRefusedWarmPool

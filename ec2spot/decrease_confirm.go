@@ -86,7 +86,7 @@ func (g *Group) confirmTerminations(ctx context.Context, snap *Snapshot, out []D
 	var reclaimed, rejected []int
 	maybe := unconfirmed
 	for _, n := range unsure {
-		st := classifyForDecrease(fresh, out[n].ID, true)
+		st := classifyForDecrease(fresh, out[n].ID, true, g.mayTerminateStandby(out[n].ID))
 		if st != DecreaseAlreadyTerminating && st != DecreaseAlreadyGone {
 			// Still a live (or retained) member: the failure stands, unless
 			// AWS rejected a decrement desired capacity has no room for.
@@ -143,7 +143,7 @@ func (g *Group) settleDecrements(fresh *Snapshot, out []DecreaseOutcome, idx []i
 	}
 	var leaving []int
 	for _, n := range idx {
-		st := classifyForDecrease(fresh, out[n].ID, true)
+		st := classifyForDecrease(fresh, out[n].ID, true, g.decremented[out[n].ID]) // g.mu held
 		if st != DecreaseAlreadyTerminating && st != DecreaseAlreadyGone {
 			// Shown live although AWS accepted the terminate (the describe
 			// lags behind it): it was live, so the decrement happened.
@@ -163,7 +163,7 @@ func (g *Group) settleDecrements(fresh *Snapshot, out []DecreaseOutcome, idx []i
 		// it (should lowering fail now) must find it so, to lower for it.
 		id := out[n].ID
 		delete(g.terminating, id)
-		st := classifyForDecrease(fresh, id, true)
+		st := classifyForDecrease(fresh, id, true, g.decremented[id])
 		out[n] = DecreaseOutcome{ID: id, Status: st}
 		if st == DecreaseAlreadyTerminating && !g.decremented[id] {
 			reclaimed = append(reclaimed, n)

@@ -31,6 +31,15 @@ func (g *Group) mayLowerFor(id string) bool {
 	return !g.decremented[id]
 }
 
+// mayTerminateStandby: desired capacity was lowered for id as it went to
+// Standby for a spot interruption notice (LowerForNotices), so a Decrease
+// terminates it, without a decrement.
+func (g *Group) mayTerminateStandby(id string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.decremented[id]
+}
+
 // lowerForReclaimed lowers desired capacity by one for each out[idx] that
 // AWS is terminating without a decrement and whose replacement has not
 // launched, with one describe and one SetDesiredCapacity; an ambiguous

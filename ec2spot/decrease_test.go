@@ -272,14 +272,14 @@ func TestClassifyForDecrease(t *testing.T) {
 		"i-gone": DecreaseAlreadyTerminating, "i-standby": DecreaseRefusedOperator, "i-detach": DecreaseRefusedOperator,
 		"i-warm": DecreaseRefusedWarmPool, "i-new": DecreaseRequested,
 	} {
-		if got := classifyForDecrease(snap, id, true); got != want {
+		if got := classifyForDecrease(snap, id, true, false); got != want {
 			t.Errorf("%s: %v, want %v", id, got, want)
 		}
 	}
-	if got := classifyForDecrease(snap, "i-elsewhere", false); got != DecreaseRefusedForeign {
+	if got := classifyForDecrease(snap, "i-elsewhere", false, false); got != DecreaseRefusedForeign {
 		t.Errorf("foreign: %v", got)
 	}
-	if got := classifyForDecrease(snap, "i-left", true); got != DecreaseAlreadyGone {
+	if got := classifyForDecrease(snap, "i-left", true, false); got != DecreaseAlreadyGone {
 		t.Errorf("left: %v", got)
 	}
 }

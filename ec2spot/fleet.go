@@ -264,6 +264,13 @@ func (f *Fleet) Unhealthy(ctx context.Context, id string) string {
 	return ""
 }
 
+// StandingByForNotice reports whether inst is in Standby under a spot
+// interruption notice: moved there for the notice (LowerForNotices), so
+// still AWS's to take and reported like any doomed member.
+func (f *Fleet) StandingByForNotice(inst Instance) bool {
+	return inst.Phase == PhaseStandby && !f.spot.InterruptedAt(inst.ID).IsZero()
+}
+
 // Market is "spot", "on-demand" or "unknown".
 func (f *Fleet) Market(id string) string { return f.spot.Market(id) }
 

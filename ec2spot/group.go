@@ -251,11 +251,11 @@ func (g *Group) settledSnapshot() (snap *Snapshot, waiting bool) {
 			waiting = true
 			continue
 		}
+		if g.decremented[i.ID] && (i.Phase == PhaseStandby || i.Phase == PhaseInService) {
+			continue // desired capacity no longer counts it (a spot notice)
+		}
 		if i.Phase != PhaseInService || !i.Healthy() {
 			return nil, false
-		}
-		if g.decremented[i.ID] {
-			continue // desired capacity no longer counts it (a spot notice)
 		}
 		w := 1
 		if i.WeightedCapacity != "" {

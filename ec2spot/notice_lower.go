@@ -3,7 +3,7 @@ package ec2spot
 import (
 	"context"
 	"errors"
-	"fmt"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
@@ -11,67 +11,77 @@ import (
 
 // A spot instance under an interruption notice is reported deleting, so
 // the runner asks for its replacement at once (Increase: desired + 1). But
-// desired capacity still counts the doomed instance, and AWS reclaims it
-// without a decrement: the group would then launch a second replacement
-// nobody asked for, which the runner later removes unused. So when a notice
-// is first seen, the plugin lowers desired capacity by one for the
-// instance, once, as its own change; the instance joins `decremented`, so
-// a later Decrease of it terminates without a decrement (or, once AWS is
-// terminating it, does nothing) and Increase no longer counts it.
+// the group counts every member in service, the doomed one included: with
+// desired capacity only raised, it would launch that replacement at once
+// and then, when AWS reclaims the doomed instance without a decrement, a
+// second one nobody asked for. Lowering desired capacity by one instead
+// (SetDesiredCapacity) keeps the count right but holds the runner's
+// replacement back until AWS takes the instance: the group still counts
+// the doomed member, so desired − 1 + 1 launches nothing, and the notice's
+// two minutes are lost.
 //
-// Lowering desired capacity below the members still in service makes the
-// group try to scale in. That is safe only when scale-in protection stops
-// it from picking a victim: every member filling capacity, the doomed one
-// included (else the group would end its running job before AWS's two
-// minutes), must be protected. Otherwise nothing is lowered, and the
-// reason is logged.
+// So when a notice is first seen for a member in service, the plugin moves
+// it to Standby with a decrement (EnterStandby): desired capacity drops by
+// one and the group stops counting the instance in the same step, so the
+// runner's replacement launches at once and AWS's reclaim launches
+// nothing. A standby instance keeps running (its job continues until AWS
+// takes it), the group neither health-checks nor scales it in, and it
+// stays a member, so the plugin keeps reporting it deleting and a Decrease
+// terminates it without a decrement. EnterStandby applies only to members
+// in service: resending it after a lost answer changes nothing more, and a
+// member still launching is moved once it is in service.
 //
-// A rebalance recommendation lowers nothing: AWS has not decided to take
+// A rebalance recommendation moves nothing: AWS has not decided to take
 // the instance, and the runner removes a drained instance itself, with a
 // decrement.
 //
 // A restart forgets `decremented`. A notice already there when this
 // process started (in its first complete spot answer, or dated before the
-// process by AWS) may have been lowered for by the previous process, and
-// desired capacity cannot tell: a launch still outstanding looks the same.
-// So it is assumed lowered for: nothing is lowered, and the instance joins
+// process by AWS) on a member still in service may have been lowered for
+// by an earlier version of the plugin (SetDesiredCapacity), and desired
+// capacity cannot tell: a launch still outstanding looks the same. So it
+// is assumed lowered for: nothing is sent, and the instance joins
 // `decremented`. Wrong, that costs one spare instance when AWS takes it;
 // the other way round, lowering twice, would cancel a launch the runner
-// asked for and never gets.
+// asked for and never gets. A member already in Standby needs no guess.
 
 // NoticeLowering is what LowerForNotices did.
 type NoticeLowering struct {
-	// Lowered: desired capacity was lowered by one for each (From → To).
+	// Lowered: moved to Standby, desired capacity lowered by their
+	// weight (From → To).
 	Lowered  []string
 	From, To int
-	// Accounted: desired capacity did not count them any more (lowered
-	// earlier, or an answer lost and not confirmed); nothing sent.
+	// Accounted: desired capacity did not count them any more (in
+	// Standby, terminating, or gone); nothing sent.
 	Accounted []string
 	// Assumed: noticed before this process started, assumed lowered for
 	// by the previous one; nothing sent.
 	Assumed []string
-	// Skipped: not lowered, for Reason; not retried.
+	// Skipped: not moved, for Reason; not retried.
 	Skipped []string
 	Reason  error
 }
 
 // Done lists every id settled either way (not to be asked about again).
+// A member still launching, or one whose move is unconfirmed, is not.
 func (r NoticeLowering) Done() []string {
 	return append(append(append(append([]string(nil), r.Lowered...), r.Accounted...), r.Assumed...), r.Skipped...)
 }
 
-// errUnprotected: the group could pick a busy victim.
-var errUnprotected = errors.New("not every member filling capacity is protected from scale in, so the group could pick another (busy) instance to scale in; desired capacity is left alone and the group will launch a replacement when AWS takes the instance (turn on NewInstancesProtectedFromScaleIn and protect the existing instances)")
-
 // errAtMinSize: desired capacity is at the group's MinSize.
-var errAtMinSize = errors.New("desired capacity is at the group's MinSize; it is left alone")
+var errAtMinSize = errors.New("desired capacity is at the group's MinSize; it is left alone and the group will launch a replacement when AWS takes the instance")
 
-// LowerForNotices lowers desired capacity by one for each id (members
-// under a spot interruption notice that still fill capacity; unsure: the
-// notice may predate this process), with one SetDesiredCapacity for all
-// of them and a describe only when a scaling call ran since the last one.
-// An ambiguous failure is confirmed by describing, never resent. An error
-// means nothing was lowered: the ids not in r.Done() may be tried again.
+// enterStandbyBatch is EnterStandby's limit of instances per call.
+const enterStandbyBatch = 20
+
+// LowerForNotices moves the members in service among ids (under a spot
+// interruption notice; unsure: the notice may predate this process) to
+// Standby with a decrement, in one EnterStandby per 20 of them, describing
+// first only when a scaling call ran since the last describe. A lost
+// answer is confirmed by describing; an unconfirmed one is left for the
+// next Update, where the member shows in Standby or is sent again (safely:
+// EnterStandby moves only members in service). An error means nothing
+// more was moved: the ids not in r.Done() may be tried again.
 func (g *Group) LowerForNotices(ctx context.Context, ids []string, unsure map[string]bool) (NoticeLowering, error) {
 	var r NoticeLowering
 	if len(ids) == 0 {
@@ -92,96 +102,105 @@ func (g *Group) LowerForNotices(ctx context.Context, ids []string, unsure map[st
 
 	g.mu.Lock()
 	var cand []string
+	weight := 0
+	room := max(g.expected-snap.MinSize, 0)
 	for _, id := range ids {
 		inst, ok := snap.Instance(id)
-		if _, ours := g.terminating[id]; !ok || ours || g.decremented[id] || !inst.Phase.CountsTowardDesired() {
-			// Gone, terminating, or already accounted for: nothing to do.
+		_, ours := g.terminating[id]
+		switch {
+		case !ok || ours || g.decremented[id] || !inst.Phase.CountsTowardDesired():
+			// Gone, terminating, in Standby or already accounted for.
 			r.Accounted = append(r.Accounted, id)
-			continue
-		}
-		if unsure[id] {
+			if ok && inst.Phase == PhaseStandby {
+				g.decremented[id] = true
+			}
+		case unsure[id]:
 			r.Assumed = append(r.Assumed, id)
 			g.decremented[id] = true
-			continue
-		}
-		cand = append(cand, id)
-	}
-	if len(cand) == 0 {
-		g.mu.Unlock()
-		return r, nil
-	}
-	for _, i := range snap.Instances {
-		if _, ours := g.terminating[i.ID]; i.Phase.CountsTowardDesired() && !ours && !i.Protected {
-			g.mu.Unlock()
-			r.Skipped, r.Reason = cand, fmt.Errorf("%w (unprotected: %s)", errUnprotected, i.ID)
-			return r, nil
+		case inst.Phase != PhaseInService:
+			// Still launching: moved once in service (not settled).
+		case weight+inst.weight() > room:
+			r.Skipped, r.Reason = append(r.Skipped, id), errAtMinSize
+		default:
+			cand = append(cand, id)
+			weight += inst.weight()
 		}
 	}
-	filling := g.fillingLocked(snap) // cand included
 	from := g.expected
-	// Never below the members that keep filling capacity: desired capacity
-	// already leaves out any excess (an earlier lowering for them).
-	counted := min(len(cand), max(from-(filling-len(cand)), 0))
-	k := min(counted, max(from-snap.MinSize, 0))
-	r.Lowered = cand[:k]
-	if k < counted {
-		r.Skipped, r.Reason = append(r.Skipped, cand[k:counted]...), errAtMinSize
-	}
-	for _, id := range cand[counted:] {
-		g.decremented[id] = true
-		r.Accounted = append(r.Accounted, id)
-	}
-	for _, id := range r.Lowered {
-		g.decremented[id] = true
-	}
 	g.mu.Unlock()
-	if k == 0 {
+	if len(cand) == 0 {
 		return r, nil
 	}
 
-	r.From, r.To = from, from-k
-	_, err := g.clients.AutoScaling.SetDesiredCapacity(ctx, &autoscaling.SetDesiredCapacityInput{
-		AutoScalingGroupName: aws.String(g.name),
-		DesiredCapacity:      aws.Int32(int32(r.To)),
-		HonorCooldown:        aws.Bool(false),
-	})
+	var sent []string
+	var err error
+	for b := range slices.Chunk(cand, enterStandbyBatch) {
+		_, err = g.clients.AutoScaling.EnterStandby(ctx, &autoscaling.EnterStandbyInput{
+			AutoScalingGroupName:           aws.String(g.name),
+			InstanceIds:                    b,
+			ShouldDecrementDesiredCapacity: aws.Bool(true),
+		})
+		if err != nil {
+			if ambiguous(err) {
+				sent = append(sent, b...)
+			}
+			break
+		}
+		sent = append(sent, b...)
+	}
 	if err != nil && ambiguous(err) {
-		again, derr := g.observeLocked(ctx)
-		switch {
-		case derr == nil && again.Desired == r.To:
-			err = nil
-		case derr != nil:
-			// It may have taken effect: never send it again. Should it not
-			// have, the group replaces the instance (a spare, as before);
-			// sending it twice could drop a launch the runner asked for.
-			r.Accounted, r.Lowered = append(r.Accounted, r.Lowered...), nil
-			return r, nil
+		// Confirm what took effect; whatever is not in Standby is sent
+		// again at the next Update (after a fresh describe).
+		g.opsSinceRefresh++
+		if again, derr := g.observeLocked(ctx); derr == nil {
+			var confirmed []string
+			for _, id := range sent {
+				if inst, ok := again.Instance(id); ok && inst.Phase == PhaseStandby {
+					confirmed = append(confirmed, id)
+				}
+			}
+			sent, err = confirmed, nil
+		} else {
+			sent = nil
 		}
 	}
-	if err != nil {
+	if len(sent) > 0 {
 		g.mu.Lock()
-		for _, id := range r.Lowered {
-			delete(g.decremented, id)
+		w := 0
+		for _, id := range sent {
+			g.decremented[id] = true
+			inst, _ := snap.Instance(id)
+			w += inst.weight()
 		}
 		g.mu.Unlock()
-		r.Lowered = nil
-		return r, explain("autoscaling:SetDesiredCapacity", err)
+		r.Lowered, r.From, r.To = sent, from, max(from-w, 0)
+		g.ownChange(r.To)
 	}
-	g.ownChange(r.To)
+	if err != nil {
+		failed := cand[len(sent):]
+		if IsAccessDenied(err) || isValidationError(err) {
+			// Not retried: the same call would fail the same way.
+			r.Skipped, r.Reason = append(r.Skipped, failed...), explain("autoscaling:EnterStandby", err)
+			return r, nil
+		}
+		return r, explain("autoscaling:EnterStandby", err)
+	}
 	return r, nil
 }
 
-// lowerForNotices lowers desired capacity for the members of snap under a
-// spot interruption notice not settled yet: all of one Update's in one
-// call. Failures are logged; a failed lowering is tried again at the next
-// Update while the instance still fills capacity.
+// lowerForNotices moves the members of snap under a spot interruption
+// notice not settled yet to Standby with a decrement: all of one Update's
+// in one call. Failures are logged; a failed move is tried again at the
+// next Update while the instance is still in service.
 func (s *Spot) lowerForNotices(ctx context.Context, snap *Snapshot) {
 	var ids []string
 	unsure := map[string]bool{}
 	s.mu.Lock()
 	for _, inst := range snap.Instances {
 		is := s.signals[inst.ID]
-		if is == nil || s.noticeSettled[inst.ID] || !inst.Phase.CountsTowardDesired() {
+		// A member in Standby is settled here once seen (after a restart:
+		// the group learns it may terminate it).
+		if is == nil || s.noticeSettled[inst.ID] || !inst.Phase.CountsTowardDesired() && inst.Phase != PhaseStandby {
 			continue
 		}
 		if sig, ok := is.byKind[SignalInterruption]; ok {
@@ -201,11 +220,11 @@ func (s *Spot) lowerForNotices(ctx context.Context, snap *Snapshot) {
 	}
 	s.mu.Unlock()
 	if err != nil {
-		s.noticeErrors.log(s.log, s.now(), "lowering desired capacity for spot instances under an interruption notice failed; tried again at the next update (else the group replaces them when AWS takes them, and the runner removes the spare)", err)
+		s.noticeErrors.log(s.log, s.now(), "moving spot instances under an interruption notice to standby failed; tried again at the next update (until then the runner's replacement waits for AWS to take them)", err)
 	}
 	if len(r.Lowered) > 0 {
 		s.noticeErrors.reset()
-		s.log.Info("lowered desired capacity for spot instances under an interruption notice, so the group does not replace them when AWS takes them: the runner asks for their replacements itself",
+		s.log.Info("moved spot instances under an interruption notice to standby, lowering desired capacity: their replacements launch at once and the group launches none when AWS takes them; their running jobs go on until then",
 			"instances", r.Lowered, "from", r.From, "to", r.To)
 	}
 	if len(r.Assumed) > 0 {
@@ -215,7 +234,7 @@ func (s *Spot) lowerForNotices(ctx context.Context, snap *Snapshot) {
 		s.log.Debug("desired capacity already leaves out these spot instances under an interruption notice", "instances", r.Accounted)
 	}
 	if len(r.Skipped) > 0 {
-		s.noticeSkips.log(s.log, s.now(), "not lowering desired capacity for spot instances under an interruption notice", r.Reason)
+		s.noticeSkips.log(s.log, s.now(), "not moving spot instances under an interruption notice to standby", r.Reason)
 		s.log.Debug("spot instances under an interruption notice left counted in desired capacity", "instances", r.Skipped, "reason", r.Reason)
 	}
 }

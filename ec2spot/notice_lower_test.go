@@ -5,16 +5,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/hashicorp/go-hclog"
 
 	"gitlab.com/ec2spot/fleeting-plugin-ec2spot/integration/awssim"
 )
 
 // Desired capacity and spot interruption notices: the runner replaces an
-// instance it sees deleting, so the group must not replace it a second
-// time when AWS takes it (notice_lower.go).
+// instance it sees deleting; that replacement must launch at once, and the
+// group must not replace the instance a second time when AWS takes it
+// (notice_lower.go).
 
 // noticeGroup is a protected all-spot group "runners" with n members in
 // service, its Group and Spot over a recording client, and the simulator
@@ -65,12 +64,13 @@ func liveMembers(s *awssim.Sim) int {
 	return n
 }
 
-// The whole life of a notice: desired capacity is lowered once when it is
-// first seen (not again by later updates, nor by a restarted plugin), the
-// runner's replacement launches exactly one instance, AWS's reclaim
-// launches none, and the runner's Decrease of the reclaimed id lowers
-// nothing more.
-func TestNoticeLowersDesiredOnceAndTheGroupLaunchesNoSecondReplacement(t *testing.T) {
+// The whole life of a notice: the member goes to Standby once when the
+// notice is first seen (desired capacity one lower; not again by later
+// updates, nor by a restarted plugin), the runner's replacement launches at
+// once, while the doomed instance still runs, AWS's reclaim launches
+// nothing, and the runner's Decrease of the reclaimed id lowers nothing
+// more.
+func TestNoticeMovesTheMemberToStandbyAndItsReplacementLaunchesAtOnce(t *testing.T) {
 	s, g, sp, _, logs, ids := noticeGroup(t, awssim.GroupSpec{Desired: 3})
 	ctx := testCtx(t)
 	s.ResetCalls()
@@ -83,21 +83,26 @@ func TestNoticeLowersDesiredOnceAndTheGroupLaunchesNoSecondReplacement(t *testin
 	if v := sp.Verdict(ids[0]); !v.Deleting {
 		t.Fatalf("noticed instance not reported deleting: %+v", v)
 	}
+	if got := lifecycleOf(s, ids[0]); got != "Standby/running" {
+		t.Fatalf("noticed instance %s, want Standby/running (its job goes on)", got)
+	}
 	if d := desiredOf(t, s); d != 2 {
-		t.Fatalf("desired = %d after the notice, want 2 (lowered for the doomed instance)", d)
+		t.Fatalf("desired = %d after the notice, want 2", d)
 	}
-	if n := s.CallCount("autoscaling", "SetDesiredCapacity"); n != 1 {
-		t.Errorf("SetDesiredCapacity calls = %d, want 1", n)
+	if n := s.CallCount("autoscaling", "EnterStandby"); n != 1 {
+		t.Errorf("EnterStandby calls = %d, want 1", n)
 	}
-	if !strings.Contains(logs.String(), "lowered desired capacity for spot instances under an interruption notice") {
-		t.Errorf("lowering not logged:\n%s", logs)
+	if n := s.CallCount("autoscaling", "SetDesiredCapacity"); n != 0 {
+		t.Errorf("SetDesiredCapacity calls = %d, want 0", n)
+	}
+	if !strings.Contains(logs.String(), "moved spot instances under an interruption notice to standby") {
+		t.Errorf("the move is not logged:\n%s", logs)
 	}
 	if _, drift, _ := g.Refresh(ctx); drift != nil {
 		t.Errorf("drift %+v after the plugin's own change", drift)
 	}
 
-	// A restarted plugin sees the same notice: desired capacity already
-	// leaves the instance out.
+	// A restarted plugin sees the member in Standby: nothing to do.
 	g2 := NewGroup(GroupOptions{Name: "runners", Region: g.region, Clients: g.clients})
 	sp2, _ := newNoticeSpot(t, g2)
 	for range 2 {
@@ -106,15 +111,23 @@ func TestNoticeLowersDesiredOnceAndTheGroupLaunchesNoSecondReplacement(t *testin
 	if d := desiredOf(t, s); d != 2 {
 		t.Fatalf("desired = %d after a restart, want 2 (not lowered twice)", d)
 	}
-	if n := s.CallCount("autoscaling", "SetDesiredCapacity"); n != 1 {
-		t.Errorf("SetDesiredCapacity calls = %d after a restart, want 1", n)
+	if n := s.CallCount("autoscaling", "EnterStandby") + s.CallCount("autoscaling", "SetDesiredCapacity"); n != 1 {
+		t.Errorf("%d scaling calls after a restart, want still 1", n)
 	}
 
-	// The runner asks for the replacement.
+	// The runner asks for the replacement: it launches now, not when AWS
+	// takes the doomed instance.
 	before := launched(s)
 	res, err := g2.Increase(ctx, 1)
 	if err != nil || res.From != 2 || desiredOf(t, s) != 3 {
 		t.Fatalf("increase: %+v, %v, desired %d; want from 2 to 3", res, err, desiredOf(t, s))
+	}
+	s.Advance(5 * time.Second)
+	if n := launched(s) - before; n != 1 {
+		t.Errorf("%d instances launched within 5 s of the runner's request, want 1 (the notice gives two minutes to boot it)", n)
+	}
+	if got := lifecycleOf(s, ids[0]); got != "Standby/running" {
+		t.Errorf("noticed instance %s while its replacement launches, want Standby/running", got)
 	}
 	s.Advance(3 * time.Minute) // the notice period ends: AWS takes the instance
 	if got := lifecycleOf(s, ids[0]); !strings.HasSuffix(got, "terminated") && !strings.HasSuffix(got, "shutting-down") {
@@ -147,11 +160,12 @@ func TestNoticeLowersDesiredOnceAndTheGroupLaunchesNoSecondReplacement(t *testin
 	}
 }
 
-// The runner removes a noticed instance while it is still in service:
-// desired capacity already leaves it out, so it is terminated without a
-// decrement, and the group replaces nothing.
+// The runner removes a noticed instance before AWS takes it (here a
+// restarted plugin, which finds it in Standby): desired capacity already
+// leaves it out, so it is terminated without a decrement, and the group
+// replaces nothing.
 func TestDecreaseOfNoticedInstanceTerminatesWithoutDecrement(t *testing.T) {
-	s, g, sp, rec, _, ids := noticeGroup(t, awssim.GroupSpec{Desired: 3})
+	s, g, sp, _, _, ids := noticeGroup(t, awssim.GroupSpec{Desired: 3})
 	ctx := testCtx(t)
 	if err := s.Interrupt(ids[0], "terminate"); err != nil {
 		t.Fatal(err)
@@ -160,9 +174,15 @@ func TestDecreaseOfNoticedInstanceTerminatesWithoutDecrement(t *testing.T) {
 	if d := desiredOf(t, s); d != 2 {
 		t.Fatalf("desired = %d after the notice, want 2", d)
 	}
+	rec := &recordingASG{AutoScalingAPI: g.clients.AutoScaling}
+	clients := g.clients
+	clients.AutoScaling = rec
+	g2 := NewGroup(GroupOptions{Name: "runners", Region: g.region, Clients: clients})
+	sp2, _ := newNoticeSpot(t, g2)
+	observe(t, g2, sp2)
 	before := launched(s)
 	for range 2 {
-		out, err := g.Decrease(ctx, ids[:1])
+		out, err := g2.Decrease(ctx, ids[:1])
 		if err != nil || len(out) != 1 || !out[0].Status.Done() {
 			t.Fatalf("decrease: %+v, %v", out, err)
 		}
@@ -186,26 +206,21 @@ func TestDecreaseOfNoticedInstanceTerminatesWithoutDecrement(t *testing.T) {
 	if n := liveMembers(s); n != 2 {
 		t.Errorf("%d live instances, want 2", n)
 	}
-	if _, drift, _ := g.Refresh(ctx); drift != nil {
+	if _, drift, _ := g2.Refresh(ctx); drift != nil {
 		t.Errorf("drift %+v", drift)
 	}
 }
 
-// A plugin restarted while the runner's replacement cannot launch yet
-// (desired capacity above the members, as before a lowering) lowers
-// nothing: the notice predates it, so it assumes the previous process
-// lowered for it, and the runner's launch stands. Its Decrease of the
-// noticed instance goes without a decrement.
-func TestRestartWithALaunchOutstandingDoesNotLowerAgain(t *testing.T) {
-	s, g, sp, _, _, ids := noticeGroup(t, awssim.GroupSpec{Desired: 3})
+// A plugin that starts with a notice already there on a member still in
+// service moves nothing: an earlier version of the plugin may have
+// lowered desired capacity for it, and doing so again would cancel a
+// launch the runner asked for. Its Decrease of the noticed instance goes
+// without a decrement.
+func TestNoticeFromBeforeTheProcessIsAssumedLoweredFor(t *testing.T) {
+	s, g, _, _, _, ids := noticeGroup(t, awssim.GroupSpec{Desired: 3})
 	ctx := testCtx(t)
 	if err := s.Interrupt(ids[0], "terminate"); err != nil {
 		t.Fatal(err)
-	}
-	observe(t, g, sp)
-	suspendLaunch(t, true)
-	if res, err := g.Increase(ctx, 1); err != nil || desiredOf(t, s) != 3 {
-		t.Fatalf("increase: %+v, %v, desired %d", res, err, desiredOf(t, s))
 	}
 	rec := &recordingASG{AutoScalingAPI: g.clients.AutoScaling}
 	clients := g.clients
@@ -217,10 +232,10 @@ func TestRestartWithALaunchOutstandingDoesNotLowerAgain(t *testing.T) {
 		observe(t, g2, sp2)
 	}
 	if d := desiredOf(t, s); d != 3 {
-		t.Fatalf("desired = %d after a restart, want 3 (the runner's launch stands)", d)
+		t.Fatalf("desired = %d, want 3 (left alone)", d)
 	}
-	if n := s.CallCount("autoscaling", "SetDesiredCapacity"); n != 0 {
-		t.Errorf("SetDesiredCapacity calls = %d after a restart, want 0", n)
+	if n := s.CallCount("autoscaling", "EnterStandby") + s.CallCount("autoscaling", "SetDesiredCapacity"); n != 0 {
+		t.Errorf("%d scaling calls, want 0", n)
 	}
 	if !strings.Contains(logs.String(), "assuming the previous process lowered desired capacity") {
 		t.Errorf("assumption not logged:\n%s", logs)
@@ -236,8 +251,8 @@ func TestRestartWithALaunchOutstandingDoesNotLowerAgain(t *testing.T) {
 	}
 }
 
-// Notices seen in one Update are lowered for with one call.
-func TestNoticesOfOneUpdateAreLoweredTogether(t *testing.T) {
+// Notices seen in one Update move their members with one call.
+func TestNoticesOfOneUpdateAreMovedTogether(t *testing.T) {
 	s, g, sp, _, _, ids := noticeGroup(t, awssim.GroupSpec{Desired: 4})
 	s.ResetCalls()
 	for _, id := range ids[:2] {
@@ -250,18 +265,19 @@ func TestNoticesOfOneUpdateAreLoweredTogether(t *testing.T) {
 	if d := desiredOf(t, s); d != 2 {
 		t.Errorf("desired = %d, want 2", d)
 	}
-	if n := s.CallCount("autoscaling", "SetDesiredCapacity"); n != 1 {
-		t.Errorf("SetDesiredCapacity calls = %d, want 1", n)
+	if n := s.CallCount("autoscaling", "EnterStandby"); n != 1 {
+		t.Errorf("EnterStandby calls = %d, want 1", n)
 	}
 }
 
-// The lowering takes effect but its answer is lost: confirmed by
-// describing, never sent again, no drift, and the runner's replacement
-// builds on the lowered value.
-func TestNoticeLoweringLostReplyIsConfirmed(t *testing.T) {
+// The move takes effect but its answer is lost (and the SDK's retries,
+// finding the member in Standby already, change nothing): confirmed by
+// describing, desired capacity lowered once, no drift, and the runner's
+// replacement builds on the lowered value.
+func TestNoticeStandbyLostReplyIsConfirmed(t *testing.T) {
 	s, g, sp, _, _, ids := noticeGroup(t, awssim.GroupSpec{Desired: 3})
 	ctx := testCtx(t)
-	s.InjectFault(awssim.Fault{Service: "autoscaling", Action: "SetDesiredCapacity", DropResponse: true, Count: 3})
+	s.InjectFault(awssim.Fault{Service: "autoscaling", Action: "EnterStandby", DropResponse: true, Count: 3})
 	s.ResetCalls()
 	if err := s.Interrupt(ids[0], "terminate"); err != nil {
 		t.Fatal(err)
@@ -272,8 +288,8 @@ func TestNoticeLoweringLostReplyIsConfirmed(t *testing.T) {
 	if d := desiredOf(t, s); d != 2 {
 		t.Errorf("desired = %d, want 2", d)
 	}
-	if n := s.CallCount("autoscaling", "SetDesiredCapacity"); n > 3 {
-		t.Errorf("SetDesiredCapacity calls = %d, want one call (with the SDK's attempts)", n)
+	if n := s.CallCount("autoscaling", "EnterStandby"); n > 3 {
+		t.Errorf("EnterStandby calls = %d, want one call (with the SDK's attempts)", n)
 	}
 	if _, drift, _ := g.Refresh(ctx); drift != nil {
 		t.Errorf("false drift %+v", drift)
@@ -284,29 +300,90 @@ func TestNoticeLoweringLostReplyIsConfirmed(t *testing.T) {
 	}
 }
 
-// Where scale-in protection cannot stop the group from picking another
-// (busy) victim, desired capacity is left alone, and the plugin says why,
-// once.
-func TestNoticeWithoutScaleInProtectionIsNotLowered(t *testing.T) {
+// Standby needs no scale-in protection: desired capacity and the count
+// drop together, so the group picks no victim, busy or not.
+func TestNoticeStandbyOnAnUnprotectedGroupScalesNothingIn(t *testing.T) {
+	s, g, sp, _, _, ids := noticeGroup(t, awssim.GroupSpec{Desired: 3, Unprotected: true})
+	if err := s.Interrupt(ids[0], "terminate"); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		observe(t, g, sp)
+	}
+	if d := desiredOf(t, s); d != 2 {
+		t.Errorf("desired = %d, want 2", d)
+	}
+	s.Advance(30 * time.Second) // the group reconciles; AWS has not taken the instance yet
+	for _, id := range ids {
+		if got := lifecycleOf(s, id); !strings.HasSuffix(got, "/running") {
+			t.Errorf("%s is %s, want every instance still running (no scale-in)", id, got)
+		}
+	}
+}
+
+// A notice on a member still launching: only a member in service can go
+// to Standby, so it is moved once in service, and its replacement launches
+// then.
+func TestNoticeOnALaunchingMemberMovesItOnceInService(t *testing.T) {
+	s, g, sp, _, _, _ := noticeGroup(t, awssim.GroupSpec{Desired: 2})
+	ctx := testCtx(t)
+	if _, err := g.Increase(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	s.Advance(2 * time.Second)
+	var fresh string
+	for _, inst := range observe(t, g, sp).Instances {
+		if inst.Phase == PhaseLaunching {
+			fresh = inst.ID
+		}
+	}
+	if fresh == "" {
+		t.Fatal("no launching member")
+	}
+	s.ResetCalls()
+	if err := s.Interrupt(fresh, "terminate"); err != nil {
+		t.Fatal(err)
+	}
+	observe(t, g, sp)
+	observe(t, g, sp)
+	if n := s.CallCount("autoscaling", "EnterStandby"); n != 0 {
+		t.Fatalf("EnterStandby calls = %d while the member launches, want 0", n)
+	}
+	for range 60 {
+		if inst, ok := observe(t, g, sp).Instance(fresh); ok && inst.Phase != PhaseLaunching {
+			break
+		}
+		s.Advance(time.Second)
+	}
+	observe(t, g, sp)
+	if got := lifecycleOf(s, fresh); got != "Standby/running" {
+		t.Errorf("noticed member %s once in service, want Standby/running", got)
+	}
+	if d := desiredOf(t, s); d != 2 {
+		t.Errorf("desired = %d, want 2", d)
+	}
+}
+
+// Where the move cannot be made (desired capacity at MinSize, or an IAM
+// policy from before EnterStandby was used), the member stays in service
+// and counted: the runner's replacement launches at once and AWS's reclaim
+// adds a spare, as without the plugin. The reason is logged once, and the
+// call is not repeated at every Update.
+func TestNoticeStandbyRefusedLeavesDesiredAlone(t *testing.T) {
 	for _, c := range []struct {
-		name string
-		spec awssim.GroupSpec
-		mod  func(t *testing.T, ids []string)
+		name, why string
+		spec      awssim.GroupSpec
+		fault     *awssim.Fault
+		wantCalls int
 	}{
-		{"group unprotected", awssim.GroupSpec{Desired: 3, Unprotected: true}, nil},
-		{"one member unprotected", awssim.GroupSpec{Desired: 3}, func(t *testing.T, ids []string) {
-			_, err := operator(t).SetInstanceProtection(testCtx(t), &autoscaling.SetInstanceProtectionInput{
-				AutoScalingGroupName: aws.String("runners"), InstanceIds: ids[2:], ProtectedFromScaleIn: aws.Bool(false),
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-		}},
+		{"at MinSize", "MinSize", awssim.GroupSpec{Desired: 3, MinSize: 3}, nil, 0},
+		{"access denied", "grant this action", awssim.GroupSpec{Desired: 3},
+			&awssim.Fault{Service: "autoscaling", Action: "EnterStandby", Code: "AccessDenied", Status: 403, Message: "not allowed"}, 1},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s, g, sp, _, logs, ids := noticeGroup(t, c.spec)
-			if c.mod != nil {
-				c.mod(t, ids)
+			if c.fault != nil {
+				s.InjectFault(*c.fault)
 			}
 			s.ResetCalls()
 			if err := s.Interrupt(ids[0], "terminate"); err != nil {
@@ -318,14 +395,18 @@ func TestNoticeWithoutScaleInProtectionIsNotLowered(t *testing.T) {
 			if d := desiredOf(t, s); d != 3 {
 				t.Errorf("desired = %d, want 3 (left alone)", d)
 			}
-			if n := s.CallCount("autoscaling", "SetDesiredCapacity"); n != 0 {
-				t.Errorf("SetDesiredCapacity calls = %d, want 0", n)
+			if n := s.CallCount("autoscaling", "EnterStandby"); n != c.wantCalls {
+				t.Errorf("EnterStandby calls = %d, want %d", n, c.wantCalls)
 			}
-			if n := strings.Count(logs.String(), "[WARN]  not lowering desired capacity for spot instances under an interruption notice"); n != 1 {
-				t.Errorf("skip logged %d times as a warning, want once:\n%s", n, logs)
+			if n := strings.Count(logs.String(), "]  not moving spot instances under an interruption notice to standby") +
+				strings.Count(logs.String(), "] not moving spot instances under an interruption notice to standby"); n != 1 {
+				t.Errorf("refusal logged %d times, want once:\n%s", n, logs)
 			}
-			if !strings.Contains(logs.String(), "protected from scale in") {
-				t.Errorf("the log does not say why:\n%s", logs)
+			if !strings.Contains(logs.String(), c.why) {
+				t.Errorf("the log does not say why (%q):\n%s", c.why, logs)
+			}
+			if v := sp.Verdict(ids[0]); !v.Deleting {
+				t.Errorf("noticed instance not reported deleting: %+v", v)
 			}
 		})
 	}
@@ -343,8 +424,8 @@ func TestRebalanceRecommendationDoesNotLowerDesired(t *testing.T) {
 	if d := desiredOf(t, s); d != 3 {
 		t.Errorf("desired = %d, want 3", d)
 	}
-	if n := s.CallCount("autoscaling", "SetDesiredCapacity"); n != 0 {
-		t.Errorf("SetDesiredCapacity calls = %d, want 0", n)
+	if n := s.CallCount("autoscaling", "SetDesiredCapacity") + s.CallCount("autoscaling", "EnterStandby"); n != 0 {
+		t.Errorf("%d scaling calls, want 0", n)
 	}
 	// The runner removes the drained instance itself, with a decrement.
 	if out, err := g.Decrease(testCtx(t), ids[:1]); err != nil || out[0].Status != DecreaseRequested {

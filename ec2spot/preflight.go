@@ -21,6 +21,7 @@ const (
 	ActionDescribePolicies          = "autoscaling:DescribePolicies"
 	ActionSetDesiredCapacity        = "autoscaling:SetDesiredCapacity"
 	ActionTerminateInstance         = "autoscaling:TerminateInstanceInAutoScalingGroup"
+	ActionEnterStandby              = "autoscaling:EnterStandby"
 	ActionDescribeInstances         = "ec2:DescribeInstances"
 	ActionGetPasswordData           = "ec2:GetPasswordData"
 	ActionSendSSHPublicKey          = "ec2-instance-connect:SendSSHPublicKey"

@@ -140,6 +140,15 @@ var PermissionProbes = []PermissionProbe{
 			})
 			return "", err
 		}},
+	{Action: ActionEnterStandby, How: "a made-up instance id of the group, no decrement: ValidationError = granted", AtInit: OnDenial, needed: always,
+		probe: func(ctx context.Context, g *Group, _ *probeState) (string, error) {
+			_, err := g.clients.AutoScaling.EnterStandby(ctx, &autoscaling.EnterStandbyInput{
+				AutoScalingGroupName:           aws.String(g.name),
+				InstanceIds:                    []string{probeInstanceID},
+				ShouldDecrementDesiredCapacity: aws.Bool(false),
+			})
+			return "", err
+		}},
 	{Action: ActionDescribeInstances, How: "DryRun", AtInit: OnDenial, needed: always,
 		probe: func(ctx context.Context, g *Group, _ *probeState) (string, error) {
 			_, err := g.clients.EC2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{DryRun: aws.Bool(true)})

@@ -51,6 +51,15 @@ type Instance struct {
 // Healthy reports whether the group considers the instance healthy.
 func (i Instance) Healthy() bool { return i.HealthStatus != "Unhealthy" }
 
+// weight is the capacity units the member fills: its WeightedCapacity, 1
+// when the group uses no weights (or the value is not a number).
+func (i Instance) weight() int {
+	if n, err := strconv.Atoi(i.WeightedCapacity); err == nil && n > 0 {
+		return n
+	}
+	return 1
+}
+
 // Instance returns the member with the given id.
 func (s *Snapshot) Instance(id string) (Instance, bool) {
 	i, ok := s.byID[id]

@@ -150,7 +150,7 @@ func (s *Spot) SnapshotReusable(snap *Snapshot, waiting bool, minShutdown time.D
 	}
 	deleting := false
 	for _, inst := range snap.Instances {
-		if inst.Phase == PhaseInService && s.Verdict(inst.ID).Deleting {
+		if (inst.Phase == PhaseInService || inst.Phase == PhaseStandby) && s.Verdict(inst.ID).Deleting {
 			if s.mayBeGone(inst.ID, minShutdown) {
 				return false
 			}

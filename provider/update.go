@@ -34,7 +34,10 @@ func (g *InstanceGroup) Update(ctx context.Context, fn func(id string, state pro
 		logImpaired(log, r.Impaired)
 		seen := g.metrics.Seen(len(r.Snapshot.Instances))
 		for _, inst := range r.Snapshot.Instances {
-			state, ok := stateFor(log, inst)
+			state, ok := provider.StateRunning, true // spotState makes it deleting
+			if !fleet.StandingByForNotice(inst) {
+				state, ok = stateFor(log, inst)
+			}
 			if ok {
 				state = spotState(fleet, inst.ID, gated(r.NotReady, inst.ID, state))
 				fn(inst.ID, state)
