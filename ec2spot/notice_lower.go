@@ -134,6 +134,7 @@ func (g *Group) LowerForNotices(ctx context.Context, ids []string, unsure map[st
 
 	var sent []string
 	var err error
+	g.opsSinceRefresh++ // a scaling call: the snapshot no longer tells
 	for b := range slices.Chunk(cand, enterStandbyBatch) {
 		_, err = g.clients.AutoScaling.EnterStandby(ctx, &autoscaling.EnterStandbyInput{
 			AutoScalingGroupName:           aws.String(g.name),
@@ -151,7 +152,6 @@ func (g *Group) LowerForNotices(ctx context.Context, ids []string, unsure map[st
 	if err != nil && ambiguous(err) {
 		// Confirm what took effect; whatever is not in Standby is sent
 		// again at the next Update (after a fresh describe).
-		g.opsSinceRefresh++
 		if again, derr := g.observeLocked(ctx); derr == nil {
 			var confirmed []string
 			for _, id := range sent {

@@ -13,8 +13,9 @@ import (
 //   - spot reclaim: a notice (spot request marked-for-termination), then EC2
 //     terminates the instance without decrement. The runner sees it
 //     deleting from the notice on and replaces it itself, so the plugin
-//     lowers desired capacity for it once when it sees the notice while
-//     the instance is in service; seen only after AWS took it, the group
+//     moves it to Standby with a decrement once when it sees the notice
+//     while the instance is in service (desired capacity one lower, the
+//     group no longer counting it); seen only after AWS took it, the group
 //     launches a replacement the runner never asked for (fleeting:
 //     "unexpected"), which it may remove later like any other. From the
 //     notice on, no job may start on it (the 5 s bound).
