@@ -96,7 +96,7 @@ func TestDoctorWarnsAboutLaunchInstancesOnlyWhenTheConfigUsesIt(t *testing.T) {
 
 // doctor reads plugin_config through the plugin's door: launch_mode, and
 // every default the plugin uses (the retry mode was "standard" in doctor's
-// own model, "adaptive" in the plugin).
+// own model, "adaptive" in the plugin then).
 func TestDoctorReadsPluginConfigAsThePluginDoes(t *testing.T) {
 	tg := admin.TargetFor([]byte(`{"name":"runners","launch_mode":"synchronous"}`))
 	if tg.ConfigErr != nil || tg.Plugin.LaunchMode != "synchronous" {

@@ -173,7 +173,9 @@ func newRetryer(o AWSOptions) aws.Retryer {
 		if o.RetryMaxAttempts > 0 {
 			so.MaxAttempts = o.RetryMaxAttempts
 		}
-		so.Backoff = newThrottleAwareBackoff()
+		// nil keeps the SDK's own delays: full jitter from 1 s after a
+		// throttle, from 50 ms after other errors. A retry still waits in
+		// the family limiter, which a throttle has just slowed down.
 		if o.RetryBackoff != nil {
 			so.Backoff = o.RetryBackoff
 		}

@@ -154,16 +154,6 @@ func TestLimiterBacksOffAfterThrottles(t *testing.T) {
 	}
 }
 
-func TestThrottleDelay(t *testing.T) {
-	for attempt, want := range map[int]time.Duration{1: time.Second, 2: 2 * time.Second, 3: 4 * time.Second, 6: 20 * time.Second, 40: 20 * time.Second} {
-		for range 50 {
-			if d := throttleDelay(attempt); d < want/2 || d > want {
-				t.Fatalf("attempt %d: %s, want %s..%s", attempt, d, want/2, want)
-			}
-		}
-	}
-}
-
 // A throttle answered to any client of the family slows the shared limiter
 // down for all of them; non-budgeted services pass untouched.
 func TestRateLimitSlowsDownAfterThrottle(t *testing.T) {

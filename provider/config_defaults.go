@@ -10,7 +10,11 @@ import (
 // that applies them. The README's config reference shows the same values
 // (TestREADMEConfigDefaultsMatchTheTable keeps the two equal).
 const (
-	DefaultRetryMode        = "adaptive"
+	// DefaultRetryMode is "standard": the shared per-family limiters
+	// (api_rate_limits) already slow every client down after a throttle;
+	// the SDK's adaptive mode would add a second, per-client slowdown that
+	// holds back an urgent SetDesiredCapacity behind it.
+	DefaultRetryMode        = "standard"
 	DefaultRetryMaxAttempts = 3
 	// DefaultAPICallTimeout bounds one HTTP attempt: fleeting gives Update,
 	// Increase and Decrease no deadline, so a hung connection would stall

@@ -26,7 +26,9 @@ func Figures() []Figure {
 		return fmtDuration(time.Duration(v * float64(time.Second)).Round(time.Millisecond))
 	}
 	usd := func(v float64) string { return fmt.Sprintf("$%.4f", v) }
-	usd5 := func(v float64) string { return fmt.Sprintf("$%.5f", v) }
+	// Six decimals: three significant digits of a per-job cost, so two
+	// costs shown equal differ by less than 0.3 %.
+	usd6 := func(v float64) string { return fmt.Sprintf("$%.6f", v) }
 	secs := func(d time.Duration) float64 { return d.Seconds() }
 	return []Figure{
 		{"jobs", func(s Summary) float64 { return float64(s.Jobs) }, count},
@@ -39,7 +41,7 @@ func Figures() []Figure {
 		{"instance-hours on-demand", func(s Summary) float64 { return s.InstanceHours["on-demand"] }, func(v float64) string { return fmt.Sprintf("%.2f", v) }},
 		{"instance-hours spot", func(s Summary) float64 { return s.InstanceHours["spot"] }, func(v float64) string { return fmt.Sprintf("%.2f", v) }},
 		{"estimated cost", func(s Summary) float64 { return s.Cost }, usd},
-		{"cost per successful job", func(s Summary) float64 { return s.CostPerDone }, usd5},
+		{"cost per successful job", func(s Summary) float64 { return s.CostPerDone }, usd6},
 		{"AWS API calls per job", func(s Summary) float64 { return s.CallsPerJob }, func(v float64) string { return fmt.Sprintf("%.1f", v) }},
 		{"connect p95 (ConnectInfo + SSH)", func(s Summary) float64 { return secs(s.ConnectP95) }, dur},
 	}

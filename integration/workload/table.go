@@ -75,7 +75,7 @@ func Rows(sums []Summary) []Row {
 	}
 	v, n = num("$%.4f", func(s Summary) float64 { return s.Cost })
 	add("estimated cost", v, n)
-	v, n = num("$%.5f", func(s Summary) float64 { return s.CostPerDone })
+	v, n = num("$%.6f", func(s Summary) float64 { return s.CostPerDone })
 	add("cost per successful job", v, n)
 	v, n = num("%.0f", func(s Summary) float64 { return float64(s.APICalls) })
 	add("AWS API calls", v, n)
