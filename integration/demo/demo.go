@@ -201,8 +201,8 @@ func repeat(ctx context.Context, cfg Config, name string, out io.Writer) (*Repea
 func runLine(sums []workload.Summary) string {
 	parts := make([]string, 0, len(sums))
 	for _, s := range sums {
-		parts = append(parts, fmt.Sprintf(" %s failed %d, after notice %d, p95 %s, cost/job $%.6f, calls/job %.1f",
-			s.Mode, s.FailedTotal(), s.StartedAfterNotice, workload.FormatDuration(s.P95), s.CostPerDone, s.CallsPerJob))
+		parts = append(parts, fmt.Sprintf(" %s failed %d, after notice %d, p95 %s, cost/job %s, calls/job %.1f",
+			s.Mode, s.FailedTotal(), s.StartedAfterNotice, workload.FormatDuration(s.P95), fmt.Sprintf(workload.CostPerJobFormat, s.CostPerDone), s.CallsPerJob))
 	}
 	return strings.Join(parts, " |")
 }

@@ -26,9 +26,7 @@ func Figures() []Figure {
 		return fmtDuration(time.Duration(v * float64(time.Second)).Round(time.Millisecond))
 	}
 	usd := func(v float64) string { return fmt.Sprintf("$%.4f", v) }
-	// Six decimals: three significant digits of a per-job cost, so two
-	// costs shown equal differ by less than 0.3 %.
-	usd6 := func(v float64) string { return fmt.Sprintf("$%.6f", v) }
+	usd6 := func(v float64) string { return fmt.Sprintf(CostPerJobFormat, v) }
 	secs := func(d time.Duration) float64 { return d.Seconds() }
 	return []Figure{
 		{"jobs", func(s Summary) float64 { return float64(s.Jobs) }, count},

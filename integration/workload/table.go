@@ -75,7 +75,7 @@ func Rows(sums []Summary) []Row {
 	}
 	v, n = num("$%.4f", func(s Summary) float64 { return s.Cost })
 	add("estimated cost", v, n)
-	v, n = num("$%.6f", func(s Summary) float64 { return s.CostPerDone })
+	v, n = num(CostPerJobFormat, func(s Summary) float64 { return s.CostPerDone })
 	add("cost per successful job", v, n)
 	v, n = num("%.0f", func(s Summary) float64 { return float64(s.APICalls) })
 	add("AWS API calls", v, n)
@@ -125,6 +125,10 @@ func ratio(n []float64) string {
 
 // FormatDuration prints a simulated duration as the tables do.
 func FormatDuration(d time.Duration) string { return fmtDuration(d) }
+
+// CostPerJobFormat prints a cost per job with six decimals: three
+// significant digits, so two costs shown equal differ by less than 0.3 %.
+const CostPerJobFormat = "$%.6f"
 
 func fmtDuration(d time.Duration) string {
 	switch {
